@@ -1,0 +1,387 @@
+// Package chunked sends one HTTP/1.1 request whose body is streamed with
+// chunked transfer encoding and may end with trailer fields.
+//
+// It exists because a streaming Lambda response needs three things that are
+// awkward through net/http's client: every write must reach the socket at once
+// as its own chunk (no buffering, one writev per chunk), the request head may
+// be held back until the first byte so head and first chunk share one segment,
+// and the trailers that report a failure must be computed after the body. It
+// also watches for a response that arrives before the body is finished (the
+// Runtime API answers 400/413 early) so a blocked writer is released at once.
+//
+// A Stream knows nothing of processes or of Lambda; the caller decides what the
+// headers and trailers say.
+package chunked
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/bytebufferpool"
+)
+
+// CopyBufferSize is the size of the buffer ReadFrom reads into. A pipe holds
+// 64 KiB by default; a larger buffer costs nothing and lets one read take all
+// that a fast writer has queued.
+const CopyBufferSize = 256 << 10
+
+// maxResponseBody bounds how much of a response body is kept; Runtime API
+// answers are tiny JSON documents.
+const maxResponseBody = 64 << 10
+
+// Request describes the streamed request: where it goes and its head.
+type Request struct {
+	// Method defaults to POST.
+	Method string
+	// Addr is the host:port to dial; it is also the Host header.
+	Addr string
+	// Path is the request target, e.g. /2018-06-01/runtime/invocation/ID/response.
+	Path string
+	// Header holds extra request headers. Framing headers (Transfer-Encoding,
+	// Content-Length, Trailer, Connection) are set by the Stream itself.
+	Header http.Header
+	// Trailer names the trailer fields that may follow the body; they are
+	// declared up front in the Trailer header, as RFC 9112 §7.1.2 requires.
+	Trailer []string
+}
+
+// Dialer opens the connection a Stream is written to.
+type Dialer func(ctx context.Context, network, addr string) (net.Conn, error)
+
+// Response is the server's answer to a Stream.
+type Response struct {
+	StatusCode int
+	Header     http.Header
+	Body       []byte
+}
+
+// EarlyResponseError reports that the server answered before the body was
+// finished; writing stops and the response is available through the error.
+type EarlyResponseError struct {
+	Response *Response
+}
+
+func (e *EarlyResponseError) Error() string {
+	return fmt.Sprintf("server answered %d before the request body was finished: %s",
+		e.Response.StatusCode, bytes.TrimSpace(e.Response.Body))
+}
+
+// ErrClosed is returned by writes after Close or Abort.
+var ErrClosed = errors.New("chunked: stream closed")
+
+var crlf = []byte("\r\n")
+
+// Stream is one chunked request in flight. Write, ReadFrom and Close are
+// meant for a single writing goroutine; Abort may be called from any
+// goroutine.
+type Stream struct {
+	conn    net.Conn
+	head    []byte // request head not yet sent; nil once sent
+	trailer []string
+
+	sizeLine [20]byte // scratch for the hex chunk-size line
+	bufArr   [4][]byte
+	bufs     net.Buffers // over bufArr; WriteTo consumes it, so it is reset per write
+	written  int64
+
+	respOnce sync.Once
+	respDone chan struct{}
+	resp     *Response
+	respErr  error
+
+	closeOnce sync.Once
+	closed    atomic.Bool
+}
+
+// Open dials req.Addr and prepares the request head. The head is sent together
+// with the first chunk (or with the end of an empty body), so a stream that
+// never gets a byte costs one connect and nothing else.
+func Open(ctx context.Context, dial Dialer, req Request) (*Stream, error) {
+	head, err := buildHead(req)
+	if err != nil {
+		return nil, err
+	}
+	if dial == nil {
+		d := &net.Dialer{}
+		dial = d.DialContext
+	}
+	conn, err := dial(ctx, "tcp", req.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("chunked: dial %s: %w", req.Addr, err)
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		// Go disables Nagle by default; say so explicitly, since a delayed
+		// small chunk is exactly what a streaming response must not suffer.
+		_ = tc.SetNoDelay(true)
+	}
+	s := &Stream{
+		conn:     conn,
+		head:     head,
+		trailer:  append([]string(nil), req.Trailer...),
+		respDone: make(chan struct{}),
+	}
+	// The response is watched from the start, so an early answer releases a
+	// writer blocked on a full socket; before the head is sent it just waits.
+	go s.readResponse()
+	return s, nil
+}
+
+func buildHead(req Request) ([]byte, error) {
+	method := req.Method
+	if method == "" {
+		method = http.MethodPost
+	}
+	if req.Addr == "" || !strings.HasPrefix(req.Path, "/") {
+		return nil, fmt.Errorf("chunked: request needs an address and an absolute path (got %q %q)", req.Addr, req.Path)
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: %s\r\n", method, req.Path, req.Addr)
+	for name, values := range req.Header {
+		switch http.CanonicalHeaderKey(name) {
+		case "Host", "Transfer-Encoding", "Content-Length", "Trailer", "Connection", "Expect":
+			return nil, fmt.Errorf("chunked: header %q is managed by the stream", name)
+		}
+		for _, v := range values {
+			if !validField(name) || !validValue(v) {
+				return nil, fmt.Errorf("chunked: invalid header %q: %q", name, v)
+			}
+			fmt.Fprintf(&b, "%s: %s\r\n", name, v)
+		}
+	}
+	b.WriteString("Transfer-Encoding: chunked\r\n")
+	if len(req.Trailer) > 0 {
+		for _, name := range req.Trailer {
+			if !validField(name) {
+				return nil, fmt.Errorf("chunked: invalid trailer name %q", name)
+			}
+		}
+		fmt.Fprintf(&b, "Trailer: %s\r\n", strings.Join(req.Trailer, ", "))
+	}
+	// One streamed request per connection, as the Lambda custom-runtime
+	// documentation requires; telling the server lets it close first.
+	b.WriteString("Connection: close\r\n\r\n")
+	return b.Bytes(), nil
+}
+
+// Write sends p as one chunk, immediately. An empty p sends nothing (a
+// zero-length chunk would end the body).
+func (s *Stream) Write(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, s.usable()
+	}
+	if err := s.usable(); err != nil {
+		return 0, err
+	}
+	n := len(strconv.AppendInt(s.sizeLine[:0], int64(len(p)), 16))
+	s.sizeLine[n] = '\r'
+	s.sizeLine[n+1] = '\n'
+	s.bufs = s.bufArr[:0]
+	if s.head != nil {
+		s.bufs = append(s.bufs, s.head)
+	}
+	s.bufs = append(s.bufs, s.sizeLine[:n+2], p, crlf)
+	if err := s.writeBufs(); err != nil {
+		return 0, err
+	}
+	s.written += int64(len(p))
+	return len(p), nil
+}
+
+// ReadFrom copies r into the stream, one chunk per read, until r returns
+// io.EOF (which is not an error). It returns the first read or write error.
+// It is the stream's copy loop, so a zero-copy implementation can replace it
+// without the caller changing.
+func (s *Stream) ReadFrom(r io.Reader) (int64, error) {
+	bb := bytebufferpool.Get()
+	defer bytebufferpool.Put(bb)
+	if cap(bb.B) < CopyBufferSize {
+		bb.B = make([]byte, CopyBufferSize)
+	}
+	buf := bb.B[:CopyBufferSize]
+	var total int64
+	for {
+		n, rerr := r.Read(buf)
+		if n > 0 {
+			if _, werr := s.Write(buf[:n]); werr != nil {
+				return total, werr
+			}
+			total += int64(n)
+		}
+		if rerr == io.EOF {
+			return total, nil
+		}
+		if rerr != nil {
+			return total, fmt.Errorf("chunked: reading body: %w", rerr)
+		}
+	}
+}
+
+// Written reports how many body bytes have been sent.
+func (s *Stream) Written() int64 { return s.written }
+
+// Close ends the body with the last chunk and the given trailer fields (only
+// declared names with non-empty values are sent), waits for the server's
+// response and closes the connection.
+func (s *Stream) Close(trailer http.Header) (*Response, error) {
+	if err := s.usable(); err != nil {
+		s.Abort()
+		return s.earlyOr(err)
+	}
+	var end bytes.Buffer
+	end.WriteString("0\r\n")
+	for _, name := range s.trailer {
+		v := trailer.Get(name)
+		if v == "" {
+			continue
+		}
+		if !validValue(v) {
+			s.Abort()
+			return nil, fmt.Errorf("chunked: trailer %s has an invalid value", name)
+		}
+		fmt.Fprintf(&end, "%s: %s\r\n", name, v)
+	}
+	end.WriteString("\r\n")
+	s.bufs = s.bufArr[:0]
+	if s.head != nil {
+		s.bufs = append(s.bufs, s.head)
+	}
+	s.bufs = append(s.bufs, end.Bytes())
+	if err := s.writeBufs(); err != nil {
+		s.Abort()
+		return s.earlyOr(err)
+	}
+	<-s.respDone
+	s.shut()
+	if s.respErr != nil {
+		return nil, s.respErr
+	}
+	return s.resp, nil
+}
+
+// Abort drops the connection without ending the body, so the server sees a
+// truncated request. It is safe to call at any time, more than once.
+func (s *Stream) Abort() {
+	s.shut()
+	<-s.respDone
+}
+
+func (s *Stream) shut() {
+	s.closeOnce.Do(func() {
+		s.closed.Store(true)
+		_ = s.conn.Close()
+	})
+}
+
+// usable reports why the stream can no longer be written, if it cannot.
+func (s *Stream) usable() error {
+	select {
+	case <-s.respDone:
+		if s.resp != nil {
+			return &EarlyResponseError{Response: s.resp}
+		}
+		if s.respErr != nil {
+			return s.respErr
+		}
+	default:
+	}
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	return nil
+}
+
+func (s *Stream) writeBufs() error {
+	_, err := s.bufs.WriteTo(s.conn)
+	s.head = nil
+	if err != nil {
+		return s.earlyErr(fmt.Errorf("chunked: write: %w", err))
+	}
+	return nil
+}
+
+// earlyErr prefers the server's early answer over the write error it caused.
+func (s *Stream) earlyErr(err error) error {
+	select {
+	case <-s.respDone:
+		if s.resp != nil {
+			return &EarlyResponseError{Response: s.resp}
+		}
+	case <-time.After(50 * time.Millisecond):
+		// A reset usually arrives together with any answer; wait briefly so
+		// the caller learns the status instead of just "connection reset".
+	}
+	return err
+}
+
+func (s *Stream) earlyOr(err error) (*Response, error) {
+	var early *EarlyResponseError
+	if errors.As(err, &early) {
+		return early.Response, err
+	}
+	return nil, err
+}
+
+func (s *Stream) readResponse() {
+	defer close(s.respDone)
+	br := bufio.NewReaderSize(s.conn, 4096)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		s.respErr = fmt.Errorf("chunked: reading response: %w", err)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
+	_ = resp.Body.Close()
+	if err != nil && !errors.Is(err, net.ErrClosed) {
+		// A short body still tells the status; keep what was read.
+		body = append(body, fmt.Sprintf(" (body read failed: %v)", err)...)
+	}
+	s.resp = &Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: body}
+	// Unblock a writer stuck on a full socket: the server is done with us.
+	_ = s.conn.SetWriteDeadline(time.Now())
+}
+
+// validField reports whether name is an RFC 9110 token.
+func validField(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c >= 0x80 || !tokenChar[c] {
+			return false
+		}
+	}
+	return true
+}
+
+// validValue rejects CR, LF and NUL, which would break the framing.
+func validValue(v string) bool {
+	return !strings.ContainsAny(v, "\r\n\x00")
+}
+
+var tokenChar = func() (t [128]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = true
+	}
+	for _, c := range "!#$%&'*+-.^_`|~" {
+		t[c] = true
+	}
+	return t
+}()

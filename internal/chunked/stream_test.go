@@ -1,0 +1,393 @@
+package chunked
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const (
+	typeTrailer = "Lambda-Runtime-Function-Error-Type"
+	bodyTrailer = "Lambda-Runtime-Function-Error-Body"
+)
+
+// received is what the reference server (net/http's own parser) saw.
+type received struct {
+	header  http.Header
+	body    []byte
+	trailer http.Header
+	proto   string
+	te      []string
+	cl      int64
+}
+
+func newServer(t *testing.T, status int) (*httptest.Server, <-chan received) {
+	t.Helper()
+	got := make(chan received, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			t.Errorf("server read body: %v", err)
+		}
+		got <- received{header: r.Header, body: body, trailer: r.Trailer, proto: r.Proto, te: r.TransferEncoding, cl: r.ContentLength}
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, `{"status":"OK"}`)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, got
+}
+
+func open(t *testing.T, addr string) *Stream {
+	t.Helper()
+	s, err := Open(context.Background(), nil, Request{
+		Addr:    addr,
+		Path:    "/2018-06-01/runtime/invocation/abc/response",
+		Header:  http.Header{"Lambda-Runtime-Function-Response-Mode": {"streaming"}, "Content-Type": {"application/octet-stream"}},
+		Trailer: []string{typeTrailer, bodyTrailer},
+	})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	return s
+}
+
+func TestStreamBodiesAndTrailers(t *testing.T) {
+	big := bytes.Repeat([]byte("0123456789abcdef"), 40000) // 640 KB
+	tests := []struct {
+		name    string
+		writes  [][]byte
+		trailer http.Header
+		want    []byte
+		wantTr  map[string]string
+	}{
+		{name: "empty body", want: nil},
+		{name: "one chunk", writes: [][]byte{[]byte("hello\n")}, want: []byte("hello\n")},
+		{name: "empty writes are skipped", writes: [][]byte{{}, []byte("a"), {}, []byte("b")}, want: []byte("ab")},
+		{name: "binary with NULs", writes: [][]byte{{0, 0, 0, 1, 0xff, '\r', '\n', 0}}, want: []byte{0, 0, 0, 1, 0xff, '\r', '\n', 0}},
+		{name: "large chunk", writes: [][]byte{big}, want: big},
+		{
+			name:    "failure trailers",
+			writes:  [][]byte{[]byte("partial")},
+			trailer: http.Header{typeTrailer: {"Runtime.ExitError"}, bodyTrailer: {"eyJ9"}},
+			want:    []byte("partial"),
+			wantTr:  map[string]string{typeTrailer: "Runtime.ExitError", bodyTrailer: "eyJ9"},
+		},
+		{
+			name:    "trailers on an empty body",
+			trailer: http.Header{typeTrailer: {"Runtime.ExitError"}, bodyTrailer: {"eyJ9"}},
+			wantTr:  map[string]string{typeTrailer: "Runtime.ExitError", bodyTrailer: "eyJ9"},
+		},
+		{
+			name:    "undeclared and empty trailer values are not sent",
+			writes:  [][]byte{[]byte("x")},
+			trailer: http.Header{"X-Other": {"v"}, typeTrailer: {""}},
+			want:    []byte("x"),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, got := newServer(t, http.StatusAccepted)
+			s := open(t, srv.Listener.Addr().String())
+			for _, w := range tt.writes {
+				if n, err := s.Write(w); err != nil || n != len(w) {
+					t.Fatalf("Write = %d, %v", n, err)
+				}
+			}
+			resp, err := s.Close(tt.trailer)
+			if err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+			if resp.StatusCode != http.StatusAccepted || string(resp.Body) != `{"status":"OK"}` {
+				t.Errorf("response = %d %q", resp.StatusCode, resp.Body)
+			}
+			r := <-got
+			if !bytes.Equal(r.body, tt.want) {
+				t.Errorf("body = %d bytes, want %d", len(r.body), len(tt.want))
+			}
+			if r.proto != "HTTP/1.1" || len(r.te) != 1 || r.te[0] != "chunked" || r.cl != -1 {
+				t.Errorf("framing: proto %s te %v cl %d", r.proto, r.te, r.cl)
+			}
+			if m := r.header.Get("Lambda-Runtime-Function-Response-Mode"); m != "streaming" {
+				t.Errorf("mode header = %q", m)
+			}
+			for name, want := range tt.wantTr {
+				if g := r.trailer.Get(name); g != want {
+					t.Errorf("trailer %s = %q, want %q", name, g, want)
+				}
+			}
+			if tt.wantTr == nil {
+				for name, v := range r.trailer {
+					if len(v) > 0 && v[0] != "" {
+						t.Errorf("unexpected trailer %s: %q", name, v)
+					}
+				}
+			}
+			if s.Written() != int64(len(tt.want)) {
+				t.Errorf("Written = %d", s.Written())
+			}
+		})
+	}
+}
+
+// rawServer accepts one connection and hands it to fn.
+func rawServer(t *testing.T, fn func(c net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		fn(c)
+	}()
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	return ln.Addr().String()
+}
+
+func TestHeadAndFirstChunkShareOneWrite(t *testing.T) {
+	first := make(chan string, 1)
+	addr := rawServer(t, func(c net.Conn) {
+		buf := make([]byte, 4096)
+		n, _ := c.Read(buf)
+		first <- string(buf[:n])
+		_, _ = io.Copy(io.Discard, c)
+	})
+	s := open(t, addr)
+	if _, err := s.Write([]byte("hi")); err != nil {
+		t.Fatal(err)
+	}
+	got := <-first
+	if !strings.HasPrefix(got, "POST /2018-06-01/runtime/invocation/abc/response HTTP/1.1\r\nHost: ") {
+		t.Errorf("request line: %q", got)
+	}
+	for _, want := range []string{
+		"\r\nTransfer-Encoding: chunked\r\n",
+		"\r\nTrailer: " + typeTrailer + ", " + bodyTrailer + "\r\n",
+		"\r\nConnection: close\r\n",
+		"\r\n\r\n2\r\nhi\r\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("first segment lacks %q:\n%q", want, got)
+		}
+	}
+	if strings.Contains(got, "Expect") || strings.Contains(got, "Content-Length") {
+		t.Errorf("forbidden header in %q", got)
+	}
+	s.Abort()
+}
+
+func TestEarlyResponseReleasesBlockedWriter(t *testing.T) {
+	addr := rawServer(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		if _, err := http.ReadRequest(br); err != nil {
+			t.Errorf("read request: %v", err)
+			return
+		}
+		// Answer without reading the body, then keep the connection open
+		// and unread, so only the early-answer logic can free the writer.
+		_, _ = io.WriteString(c, "HTTP/1.1 413 Request Entity Too Large\r\nContent-Length: 35\r\n\r\n{\"errorType\":\"RequestEntityTooLarge\"")
+		time.Sleep(2 * time.Second)
+	})
+	s := open(t, addr)
+	chunk := bytes.Repeat([]byte{'x'}, 1<<20)
+	var err error
+	for i := 0; i < 64 && err == nil; i++ { // 64 MiB is far beyond any socket buffer
+		_, err = s.Write(chunk)
+	}
+	var early *EarlyResponseError
+	if !errors.As(err, &early) || early.Response.StatusCode != 413 {
+		t.Fatalf("write error = %v, want an early 413", err)
+	}
+	resp, err := s.Close(nil)
+	if !errors.As(err, &early) || resp == nil || resp.StatusCode != 413 {
+		t.Errorf("Close = %v, %v", resp, err)
+	}
+}
+
+func TestConnectionResetMidStream(t *testing.T) {
+	addr := rawServer(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		if _, err := http.ReadRequest(br); err != nil {
+			return
+		}
+		_, _ = br.Discard(100)
+		_ = c.(*net.TCPConn).SetLinger(0) // RST, not FIN
+	})
+	s := open(t, addr)
+	chunk := bytes.Repeat([]byte{'x'}, 64<<10)
+	var err error
+	for i := 0; i < 1024 && err == nil; i++ {
+		_, err = s.Write(chunk)
+	}
+	if err == nil {
+		t.Fatal("writes kept succeeding after a reset")
+	}
+	if _, err := s.Close(nil); err == nil {
+		t.Error("Close after reset succeeded")
+	}
+	s.Abort() // idempotent
+}
+
+func TestReadFromCopiesUntilEOF(t *testing.T) {
+	srv, got := newServer(t, http.StatusAccepted)
+	s := open(t, srv.Listener.Addr().String())
+	src := bytes.Repeat([]byte("streamstrap "), 100000)
+	n, err := s.ReadFrom(bytes.NewReader(src))
+	if err != nil || n != int64(len(src)) {
+		t.Fatalf("ReadFrom = %d, %v", n, err)
+	}
+	if _, err := s.Close(nil); err != nil {
+		t.Fatal(err)
+	}
+	if r := <-got; !bytes.Equal(r.body, src) {
+		t.Errorf("body mismatch: %d bytes", len(r.body))
+	}
+}
+
+func TestReadFromReportsReadErrors(t *testing.T) {
+	srv, _ := newServer(t, http.StatusAccepted)
+	s := open(t, srv.Listener.Addr().String())
+	boom := errors.New("boom")
+	_, err := s.ReadFrom(io.MultiReader(strings.NewReader("abc"), errReader{boom}))
+	if !errors.Is(err, boom) {
+		t.Errorf("ReadFrom error = %v", err)
+	}
+	s.Abort()
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+func TestInvalidRequests(t *testing.T) {
+	tests := []struct {
+		name string
+		req  Request
+	}{
+		{"no address", Request{Path: "/x"}},
+		{"relative path", Request{Addr: "127.0.0.1:1", Path: "x"}},
+		{"managed header", Request{Addr: "127.0.0.1:1", Path: "/x", Header: http.Header{"Content-Length": {"3"}}}},
+		{"CRLF in value", Request{Addr: "127.0.0.1:1", Path: "/x", Header: http.Header{"X-A": {"a\r\nb"}}}},
+		{"bad header name", Request{Addr: "127.0.0.1:1", Path: "/x", Header: http.Header{"X A": {"a"}}}},
+		{"bad trailer name", Request{Addr: "127.0.0.1:1", Path: "/x", Trailer: []string{"a:b"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if s, err := Open(context.Background(), nil, tt.req); err == nil {
+				s.Abort()
+				t.Fatal("Open succeeded")
+			}
+		})
+	}
+}
+
+func TestTrailerValueWithNewlineIsRefused(t *testing.T) {
+	srv, _ := newServer(t, http.StatusAccepted)
+	s := open(t, srv.Listener.Addr().String())
+	if _, err := s.Close(http.Header{typeTrailer: {"a\nb"}}); err == nil {
+		t.Error("Close accepted a trailer value with a newline")
+	}
+}
+
+func TestWriteAfterClose(t *testing.T) {
+	srv, _ := newServer(t, http.StatusAccepted)
+	s := open(t, srv.Listener.Addr().String())
+	if _, err := s.Close(nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Write([]byte("late")); err == nil {
+		t.Error("Write after Close succeeded")
+	}
+}
+
+func TestDialFailure(t *testing.T) {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	if _, err := Open(context.Background(), nil, Request{Addr: addr, Path: "/x"}); err == nil {
+		t.Error("Open to a closed port succeeded")
+	}
+}
+
+// BenchmarkStreamWrite measures chunk framing and sending over loopback into
+// a server that discards; the baseline is the same bytes written raw.
+func BenchmarkStreamWrite(b *testing.B) {
+	for _, size := range []int{64 << 10, 256 << 10} {
+		chunk := make([]byte, size)
+		b.Run("chunked/"+sizeName(size), func(b *testing.B) {
+			addr, stop := discardServer(b)
+			defer stop()
+			s, err := Open(context.Background(), nil, Request{Addr: addr, Path: "/r"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(size))
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := s.Write(chunk); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			s.Abort()
+		})
+		b.Run("raw-baseline/"+sizeName(size), func(b *testing.B) {
+			addr, stop := discardServer(b)
+			defer stop()
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(size))
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := c.Write(chunk); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			c.Close()
+		})
+	}
+}
+
+func sizeName(n int) string { return strconv.Itoa(n>>10) + "KiB" }
+
+func discardServer(b *testing.B) (string, func()) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		_, _ = io.CopyBuffer(io.Discard, c, make([]byte, 1<<20))
+		c.Close()
+	}()
+	return ln.Addr().String(), func() { ln.Close(); <-done }
+}
