@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+
+	"github.com/streamstrap/streamstrap/internal/localapi"
+	"github.com/streamstrap/streamstrap/internal/logging"
+	"github.com/streamstrap/streamstrap/internal/loop"
+)
+
+// newLocalCommand is `bootstrap local`: one event through the real loop on a
+// built-in loopback Runtime API, the body printed as it streams in.
+func newLocalCommand() *cobra.Command {
+	var (
+		opts      options
+		eventPath string
+		timeout   time.Duration
+		timings   bool
+	)
+	cmd := &cobra.Command{
+		Use:   "local [flags] [--] handler [args...]",
+		Short: "Run one event through the bootstrap on a built-in local Runtime API (no AWS account needed)",
+		Long: `local starts a Lambda Runtime API on 127.0.0.1, runs the bootstrap's own loop
+against it for one event, and writes the streamed response body to stdout as it
+arrives. A summary (and the error, if the handler failed) goes to stderr; the
+exit status is 1 when the invocation failed.`,
+		Args:          cobra.ArbitraryArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			event, err := readEvent(eventPath)
+			if err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			return runLocal(cmd.Context(), opts, args, event, timeout, timings)
+		},
+	}
+	cmd.Flags().SetInterspersed(false)
+	addRuntimeFlags(cmd.Flags(), &opts)
+	cmd.Flags().StringVar(&eventPath, "event", "", `event JSON file ("-" for stdin; default {})`)
+	cmd.Flags().DurationVar(&timeout, "timeout", 30*time.Second, "function timeout: the invocation's deadline")
+	cmd.Flags().BoolVar(&timings, "timings", false, "print each arriving piece of body with its time to stderr")
+	return cmd
+}
+
+func readEvent(path string) ([]byte, error) {
+	switch path {
+	case "":
+		return []byte("{}"), nil
+	case "-":
+		return io.ReadAll(os.Stdin)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading the event: %w", err)
+	}
+	return b, nil
+}
+
+func runLocal(ctx context.Context, opts options, args []string, event []byte, timeout time.Duration, timings bool) error {
+	sink, log, err := newLogger(logging.ParseFormat(os.Getenv("AWS_LAMBDA_LOG_FORMAT")), opts.logLevel)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	cmd, fe := resolveHandler(args)
+	if fe != nil {
+		return &exitError{code: 1, err: fmt.Errorf("%s: %s", fe.Type, fe.Message)}
+	}
+	mode, err := newMode(opts)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	srv, err := localapi.Start()
+	if err != nil {
+		return &exitError{code: 1, err: err}
+	}
+	defer srv.Close()
+	client := loop.NewClient(srv.Addr(), "streamstrap/"+version, 1)
+	defer client.CloseIdle()
+
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	loopCtx, cancelLoop := context.WithCancel(ctx)
+	loopDone := make(chan error, 1)
+	go func() {
+		loopDone <- loop.New(loop.Config{
+			API: client, Command: cmd, Mode: mode,
+			DeadlineMargin: opts.deadlineMargin, KillGrace: opts.killGrace,
+			Logger: log, HandlerLog: sink.HandlerLine,
+		}).Run(loopCtx)
+	}()
+
+	inv := localapi.Invocation{Payload: event, Timeout: timeout, Body: os.Stdout}
+	if timings {
+		inv.OnChunk = func(n int, at time.Duration) {
+			fmt.Fprintf(os.Stderr, "streamstrap local: +%-10s %d bytes\n", at.Round(time.Microsecond), n)
+		}
+	}
+	type outcome struct {
+		res *localapi.Result
+		err error
+	}
+	got := make(chan outcome, 1)
+	go func() {
+		res, err := srv.Invoke(ctx, inv)
+		got <- outcome{res, err}
+	}()
+	var res *localapi.Result
+	select {
+	case o := <-got:
+		res, err = o.res, o.err
+	case err = <-loopDone:
+		loopDone <- err
+		if err == nil {
+			err = errors.New("the runtime stopped before the invocation ended")
+		}
+	}
+	cancelLoop()
+	if lerr := <-loopDone; lerr != nil && err == nil {
+		log.Warn("runtime loop ended with an error", zap.Error(lerr))
+	}
+	if err != nil {
+		return &exitError{code: 1, err: err}
+	}
+	fmt.Fprintf(os.Stderr, "\nstreamstrap local: request %s: %s, %d bytes in %d chunks, first byte after %s, done after %s\n",
+		res.RequestID, res.Outcome, res.Bytes, res.Chunks, res.FirstByte.Round(time.Microsecond), res.Duration.Round(time.Microsecond))
+	if res.Failed() {
+		fmt.Fprintf(os.Stderr, "streamstrap local: failed: %s %s\n", res.ErrorType, res.Error)
+		return &exitError{code: 1}
+	}
+	return nil
+}

@@ -1,0 +1,145 @@
+// Command bootstrap is streamstrap's AWS Lambda custom runtime: it runs any
+// program as the handler of a response-streaming function. Put it at
+// /opt/bootstrap (a layer), /var/task/bootstrap (a provided.al2023 zip) or
+// /var/runtime/bootstrap (a container image), and name the handler after
+// "--" or in _HANDLER.
+//
+// This package only wires flags, environment variables and signals to the
+// internal packages that do the work.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/streamstrap/streamstrap/internal/loop"
+)
+
+// Set by the linker (-X main.version=...); see the Makefile.
+var (
+	version = "dev"
+	commit  = "none"
+	date    = "unknown"
+)
+
+// envPrefix prefixes the environment variable of every flag.
+const envPrefix = "STREAMSTRAP_"
+
+// options holds every flag of the runtime.
+type options struct {
+	deadlineMargin time.Duration
+	killGrace      time.Duration
+	logLevel       string
+	contentType    string
+	concurrency    int
+	mode           string
+}
+
+// exitError carries a process exit code up to main.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func main() {
+	err := newRootCommand().ExecuteContext(context.Background())
+	if err == nil {
+		return
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintln(os.Stderr, "bootstrap:", ee.err)
+		}
+		os.Exit(ee.code)
+	}
+	fmt.Fprintln(os.Stderr, "bootstrap:", err)
+	os.Exit(2)
+}
+
+func versionString() string {
+	return fmt.Sprintf("streamstrap %s (commit %s, %s) %s %s/%s",
+		version, commit, date, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+func newRootCommand() *cobra.Command {
+	var opts options
+	cmd := &cobra.Command{
+		Use:   "bootstrap [flags] [--] [handler [args...]]",
+		Short: "A Lambda custom runtime that streams any program's stdout as the response",
+		Long: `bootstrap runs the Lambda Runtime API loop. For every invocation it starts the
+handler (the command after "--", else $_HANDLER) with the event on stdin and the
+invocation context in environment variables, and streams what the handler writes
+to stdout as the function's response, byte for byte, as it is written.
+
+Every flag can also be set with an environment variable STREAMSTRAP_<FLAG>
+(upper case, "-" as "_"); a flag on the command line wins.`,
+		Version:       versionString(),
+		Args:          cobra.ArbitraryArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return applyEnv(cmd.Flags())
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runRuntime(cmd.Context(), opts, args)
+		},
+	}
+	cmd.SetVersionTemplate("{{.Version}}\n")
+	// Stop at the first non-flag word, so "bootstrap python3 -u app.py" keeps
+	// the handler's own flags.
+	cmd.Flags().SetInterspersed(false)
+	addRuntimeFlags(cmd.Flags(), &opts)
+	cmd.AddCommand(newLocalCommand())
+	return cmd
+}
+
+func addRuntimeFlags(fs *pflag.FlagSet, opts *options) {
+	fs.DurationVar(&opts.deadlineMargin, "deadline-margin", loop.DefaultDeadlineMargin,
+		"stop the handler this long before the invocation deadline, so its timeout can still be reported")
+	fs.DurationVar(&opts.killGrace, "kill-grace", loop.DefaultKillGrace,
+		"time between SIGTERM and SIGKILL when a handler is stopped")
+	fs.StringVar(&opts.logLevel, "log-level", "",
+		"level of the bootstrap's own logs: TRACE, DEBUG, INFO, WARN, ERROR, FATAL (default $AWS_LAMBDA_LOG_LEVEL, else INFO)")
+	fs.StringVar(&opts.contentType, "content-type", loop.DefaultContentType,
+		"Content-Type of raw streamed responses")
+	fs.IntVar(&opts.concurrency, "concurrency", 0,
+		"invocation loops run at once (default $AWS_LAMBDA_MAX_CONCURRENCY, else 1)")
+	fs.StringVar(&opts.mode, "mode", "raw",
+		"how handler output becomes the response: raw")
+}
+
+// applyEnv sets every flag not given on the command line from its
+// STREAMSTRAP_* environment variable.
+func applyEnv(fs *pflag.FlagSet) error {
+	var errs []error
+	fs.VisitAll(func(f *pflag.Flag) {
+		if f.Changed || f.Name == "help" || f.Name == "version" {
+			return
+		}
+		name := envName(f.Name)
+		v, ok := os.LookupEnv(name)
+		if !ok {
+			return
+		}
+		if err := f.Value.Set(v); err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: %w", name, v, err))
+		}
+	})
+	return errors.Join(errs...)
+}
+
+func envName(flag string) string {
+	return envPrefix + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}

@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"sync"
+	"syscall"
+
+	"go.uber.org/zap"
+
+	"github.com/streamstrap/streamstrap/internal/invoke"
+	"github.com/streamstrap/streamstrap/internal/logging"
+	"github.com/streamstrap/streamstrap/internal/loop"
+)
+
+// runRuntime is the bootstrap proper: resolve the handler, then run the
+// Runtime API loop(s) until a signal or a fatal Runtime API error.
+func runRuntime(ctx context.Context, opts options, args []string) error {
+	concurrency, err := loopCount(opts.concurrency)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	format := logging.ParseFormat(os.Getenv("AWS_LAMBDA_LOG_FORMAT"))
+	if concurrency > 1 {
+		// Concurrent handlers' lines are only attributable with a request id
+		// on each; Lambda Managed Instances accept only JSON logs anyway.
+		format = logging.JSON
+	}
+	sink, log, err := newLogger(format, opts.logLevel)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	defer log.Sync() //nolint:errcheck // stderr
+
+	addr := os.Getenv("AWS_LAMBDA_RUNTIME_API")
+	if addr == "" {
+		err := errors.New("AWS_LAMBDA_RUNTIME_API is not set: bootstrap must run inside Lambda, the Runtime Interface Emulator, or `bootstrap local`")
+		log.Error("cannot start", zap.Error(err))
+		return &exitError{code: 1}
+	}
+	client := loop.NewClient(addr, "streamstrap/"+version, concurrency)
+	defer client.CloseIdle()
+
+	cmd, fe := resolveHandler(args)
+	if fe != nil {
+		log.Error("cannot start the handler", zap.String("errorType", fe.Type), zap.String("error", fe.Message))
+		if err := client.PostInitError(ctx, *fe); err != nil {
+			log.Error("reporting the init error failed", zap.Error(err))
+		}
+		return &exitError{code: 1}
+	}
+	mode, err := newMode(opts)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	cfg := loop.Config{
+		API:            client,
+		Command:        cmd,
+		Mode:           mode,
+		DeadlineMargin: opts.deadlineMargin,
+		KillGrace:      opts.killGrace,
+		Logger:         log,
+		HandlerLog:     sink.HandlerLine,
+	}
+	log.Debug("runtime started", zap.String("handler", cmd.Path), zap.Strings("args", cmd.Args), zap.Int("loops", concurrency))
+	if err := runLoops(ctx, cfg, concurrency); err != nil {
+		log.Error("exiting: the Runtime API failed", zap.Error(err))
+		return &exitError{code: 1}
+	}
+	log.Debug("shut down")
+	return nil
+}
+
+// runLoops runs n loops sharing cfg; the first fatal error stops them all.
+func runLoops(ctx context.Context, cfg loop.Config, n int) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if errs[i] = loop.New(cfg).Run(ctx); errs[i] != nil {
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// loopCount is --concurrency, else AWS_LAMBDA_MAX_CONCURRENCY, else 1.
+func loopCount(flag int) (int, error) {
+	if flag > 0 {
+		return flag, nil
+	}
+	if flag < 0 {
+		return 0, fmt.Errorf("--concurrency must be positive, got %d", flag)
+	}
+	v := os.Getenv("AWS_LAMBDA_MAX_CONCURRENCY")
+	if v == "" {
+		return 1, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("AWS_LAMBDA_MAX_CONCURRENCY=%q is not a positive number", v)
+	}
+	return n, nil
+}
+
+func newLogger(format logging.Format, level string) (*logging.Sink, *zap.Logger, error) {
+	if level == "" {
+		level = os.Getenv("AWS_LAMBDA_LOG_LEVEL")
+	}
+	lvl, err := logging.ParseLevel(level)
+	if err != nil {
+		return nil, nil, err
+	}
+	sink := logging.NewSink(os.Stderr, format)
+	return sink, sink.Logger(lvl), nil
+}
+
+// resolveHandler finds the handler from the words after "--", else from
+// _HANDLER, relative to LAMBDA_TASK_ROOT. A failure is an init error.
+func resolveHandler(args []string) (invoke.Command, *loop.FunctionError) {
+	words := args
+	if len(words) == 0 {
+		h := os.Getenv("_HANDLER")
+		if h == "" {
+			return invoke.Command{}, &loop.FunctionError{Type: loop.TypeHandlerNotFound,
+				Message: "no handler: name it after -- on the bootstrap's command line, or set _HANDLER"}
+		}
+		var err error
+		if words, err = invoke.SplitWords(h); err != nil {
+			return invoke.Command{}, &loop.FunctionError{Type: loop.TypeMalformedHandlerName,
+				Message: fmt.Sprintf("_HANDLER %q: %v", h, err)}
+		}
+	}
+	cmd, err := invoke.Resolve(words, os.Getenv("LAMBDA_TASK_ROOT"), os.Getenv("PATH"))
+	if err != nil {
+		return invoke.Command{}, &loop.FunctionError{Type: loop.TypeHandlerNotFound, Message: err.Error()}
+	}
+	return cmd, nil
+}
+
+// newMode builds the Mode named by --mode.
+func newMode(opts options) (loop.Mode, error) {
+	switch opts.mode {
+	case "raw", "":
+		return loop.RawMode{ContentType: opts.contentType}, nil
+	}
+	return nil, fmt.Errorf("unknown --mode %q (want raw)", opts.mode)
+}

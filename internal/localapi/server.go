@@ -1,0 +1,255 @@
+// Package localapi is a small Lambda Runtime API served on loopback, so the
+// bootstrap's own loop can run on a developer machine with no AWS account and
+// no emulator. It hands out the events it is given, streams each response
+// body to a writer as it arrives, and records how the invocation ended
+// (success, error trailers, /error, init error).
+//
+// It is the local half of `bootstrap local` (and the base of a later
+// `bootstrap serve`); it trusts its client, so it is not a conformance
+// checker — the tests' runtimeapitest server is.
+package localapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+)
+
+const prefix = "/2018-06-01/runtime"
+
+// Result is how one local invocation ended.
+type Result struct {
+	RequestID   string
+	ContentType string
+	// Outcome is "response" (a body was streamed, possibly ending with error
+	// trailers), "error" (/error before any output) or "init-error".
+	Outcome   string
+	ErrorType string
+	// Error is the decoded error document, when there is one.
+	Error     json.RawMessage
+	Bytes     int64
+	Chunks    int
+	FirstByte time.Duration // from hand-out to the first body byte
+	Duration  time.Duration // from hand-out to the end
+	Truncated bool          // the stream broke before its end
+}
+
+// Failed reports whether the invocation ended in an error.
+func (r *Result) Failed() bool { return r.ErrorType != "" || r.Truncated || r.Outcome != "response" }
+
+type pending struct {
+	id       string
+	payload  []byte
+	timeout  time.Duration
+	body     io.Writer
+	onChunk  func(n int, at time.Duration)
+	handed   time.Time
+	done     chan *Result
+	finished bool
+}
+
+// Server is a loopback Runtime API.
+type Server struct {
+	ln  net.Listener
+	srv *http.Server
+
+	mu       sync.Mutex
+	queue    chan *pending
+	inflight map[string]*pending
+	initErr  chan *Result
+}
+
+// Start listens on 127.0.0.1 (a free port) and serves until Close.
+func Start() (*Server, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("localapi: listen: %w", err)
+	}
+	s := &Server{
+		ln:       ln,
+		queue:    make(chan *pending, 16),
+		inflight: make(map[string]*pending),
+		initErr:  make(chan *Result, 1),
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+prefix+"/invocation/next", s.next)
+	mux.HandleFunc("POST "+prefix+"/invocation/{id}/response", s.response)
+	mux.HandleFunc("POST "+prefix+"/invocation/{id}/error", s.invocationError)
+	mux.HandleFunc("POST "+prefix+"/init/error", s.initError)
+	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = s.srv.Serve(ln) }()
+	return s, nil
+}
+
+// Addr is the host:port to put in AWS_LAMBDA_RUNTIME_API.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Close stops the server and drops its connections.
+func (s *Server) Close() error { return s.srv.Close() }
+
+// Invocation is one event to run.
+type Invocation struct {
+	Payload []byte
+	Timeout time.Duration // deadline = hand-out + Timeout
+	// Body receives the response body as it streams in.
+	Body io.Writer
+	// OnChunk, if set, is told of each piece of body as it arrives.
+	OnChunk func(n int, sinceHandOut time.Duration)
+}
+
+// Invoke queues inv and waits until it ends, the runtime reports an init
+// error, or ctx is done.
+func (s *Server) Invoke(ctx context.Context, inv Invocation) (*Result, error) {
+	p := &pending{id: newID(), payload: inv.Payload, timeout: inv.Timeout, body: inv.Body, onChunk: inv.OnChunk, done: make(chan *Result, 1)}
+	if p.body == nil {
+		p.body = io.Discard
+	}
+	if p.timeout <= 0 {
+		p.timeout = 30 * time.Second
+	}
+	select {
+	case s.queue <- p:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	select {
+	case r := <-p.done:
+		return r, nil
+	case r := <-s.initErr:
+		return r, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (s *Server) next(w http.ResponseWriter, r *http.Request) {
+	var p *pending
+	select {
+	case p = <-s.queue:
+	case <-r.Context().Done():
+		return
+	}
+	p.handed = time.Now()
+	s.mu.Lock()
+	s.inflight[p.id] = p
+	s.mu.Unlock()
+	h := w.Header()
+	h.Set("Lambda-Runtime-Aws-Request-Id", p.id)
+	h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(p.handed.Add(p.timeout).UnixMilli(), 10))
+	h.Set("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:local:000000000000:function:streamstrap-local")
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(p.payload)))
+	_, _ = w.Write(p.payload)
+}
+
+// take removes the in-flight invocation id, or answers 400 as Lambda does.
+func (s *Server) take(w http.ResponseWriter, id string) *pending {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.inflight[id]
+	if p == nil || p.finished {
+		writeJSON(w, http.StatusBadRequest, `{"errorMessage":"Invalid request ID","errorType":"InvalidRequestID"}`)
+		return nil
+	}
+	p.finished = true
+	delete(s.inflight, id)
+	return p
+}
+
+func (s *Server) response(w http.ResponseWriter, r *http.Request) {
+	p := s.take(w, r.PathValue("id"))
+	if p == nil {
+		return
+	}
+	res := &Result{RequestID: p.id, Outcome: "response", ContentType: r.Header.Get("Content-Type")}
+	buf := make([]byte, 256<<10)
+	for {
+		n, err := r.Body.Read(buf)
+		if n > 0 {
+			if res.Chunks == 0 {
+				res.FirstByte = time.Since(p.handed)
+			}
+			res.Chunks++
+			res.Bytes += int64(n)
+			if p.onChunk != nil {
+				p.onChunk(n, time.Since(p.handed))
+			}
+			if _, werr := p.body.Write(buf[:n]); werr != nil {
+				// The local reader went away; keep consuming so the runtime finishes.
+				p.body = io.Discard
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			res.Truncated = true
+			break
+		}
+	}
+	res.ErrorType = r.Trailer.Get("Lambda-Runtime-Function-Error-Type")
+	if b := r.Trailer.Get("Lambda-Runtime-Function-Error-Body"); b != "" {
+		if doc, err := base64.StdEncoding.DecodeString(b); err == nil {
+			res.Error = doc
+		}
+	}
+	res.Duration = time.Since(p.handed)
+	if !res.Truncated {
+		writeJSON(w, http.StatusAccepted, `{"status":"OK"}`)
+	}
+	p.done <- res
+}
+
+func (s *Server) invocationError(w http.ResponseWriter, r *http.Request) {
+	p := s.take(w, r.PathValue("id"))
+	if p == nil {
+		return
+	}
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	writeJSON(w, http.StatusAccepted, `{"status":"OK"}`)
+	p.done <- &Result{RequestID: p.id, Outcome: "error", ErrorType: errorType(r, body), Error: body, Duration: time.Since(p.handed)}
+}
+
+func (s *Server) initError(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	writeJSON(w, http.StatusAccepted, `{"status":"OK"}`)
+	select {
+	case s.initErr <- &Result{Outcome: "init-error", ErrorType: errorType(r, body), Error: body}:
+	default:
+	}
+}
+
+func errorType(r *http.Request, body []byte) string {
+	if t := r.Header.Get("Lambda-Runtime-Function-Error-Type"); t != "" {
+		return t
+	}
+	var doc struct {
+		ErrorType string `json:"errorType"`
+	}
+	if json.Unmarshal(body, &doc) == nil && doc.ErrorType != "" {
+		return doc.ErrorType
+	}
+	return "Unhandled"
+}
+
+func writeJSON(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, body+"\n")
+}
+
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	h := hex.EncodeToString(b[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}

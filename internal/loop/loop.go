@@ -1,0 +1,320 @@
+// Package loop runs the Lambda Runtime API loop: it asks for the next event,
+// starts the handler for it, streams the handler's stdout as the response and
+// ends it with success, error trailers or an /error report. It also holds the
+// Runtime API client (client.go) and the error document (report.go).
+//
+// One invocation reads top to bottom in Loop.Invoke. The loop is reusable: a
+// local runtime can point a Client at its own loopback Runtime API and run
+// the same Loop.
+package loop
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/valyala/bytebufferpool"
+	"go.uber.org/zap"
+
+	"github.com/streamstrap/streamstrap/internal/chunked"
+	"github.com/streamstrap/streamstrap/internal/invoke"
+)
+
+// API is the part of the Runtime API the loop uses; *Client implements it.
+type API interface {
+	Next(ctx context.Context) (*Invocation, error)
+	PostError(ctx context.Context, requestID string, e FunctionError) error
+	OpenResponse(ctx context.Context, requestID, contentType string) (ResponseStream, error)
+}
+
+// Defaults for Config.
+const (
+	DefaultDeadlineMargin = 250 * time.Millisecond
+	DefaultKillGrace      = 100 * time.Millisecond
+)
+
+// ErrShutdown is the reason a handler is stopped when the bootstrap is told
+// to exit (SIGTERM/SIGINT).
+var ErrShutdown = errors.New("the bootstrap is shutting down")
+
+// Config configures a Loop.
+type Config struct {
+	// API is the Runtime API to talk to.
+	API API
+	// Command is the resolved handler.
+	Command invoke.Command
+	// Env is the base environment of every handler; nil means os.Environ().
+	Env []string
+	// Mode prepares each invocation; nil means RawMode with the default type.
+	Mode Mode
+	// DeadlineMargin: the handler is stopped this long before the
+	// invocation's deadline, so its failure can still be reported.
+	DeadlineMargin time.Duration
+	// KillGrace is the time between SIGTERM and SIGKILL.
+	KillGrace time.Duration
+	// Logger receives the loop's own records; nil means no logging.
+	Logger *zap.Logger
+	// HandlerLog receives each line of a handler's stderr.
+	HandlerLog func(requestID string, line []byte)
+}
+
+// Loop runs invocations one after another. Several Loops may share one API
+// (Lambda Managed Instances run AWS_LAMBDA_MAX_CONCURRENCY of them).
+type Loop struct {
+	cfg     Config
+	baseEnv []string
+	log     *zap.Logger
+}
+
+// New returns a Loop for cfg, filling in defaults.
+func New(cfg Config) *Loop {
+	if cfg.Mode == nil {
+		cfg.Mode = RawMode{}
+	}
+	if cfg.DeadlineMargin == 0 {
+		cfg.DeadlineMargin = DefaultDeadlineMargin
+	}
+	if cfg.KillGrace == 0 {
+		cfg.KillGrace = DefaultKillGrace
+	}
+	if cfg.Env == nil {
+		cfg.Env = os.Environ()
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = zap.NewNop()
+	}
+	return &Loop{cfg: cfg, baseEnv: baseEnv(cfg.Env), log: log}
+}
+
+// Run serves invocations until ctx is cancelled (then it returns nil, after
+// finishing the invocation in flight) or the Runtime API fails in a way that
+// the runtime must exit for (then it returns the error).
+func (l *Loop) Run(ctx context.Context) error {
+	for {
+		if ctx.Err() != nil {
+			return nil
+		}
+		inv, err := l.cfg.API.Next(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("waiting for the next invocation: %w", err)
+		}
+		if err := l.Invoke(ctx, inv); err != nil {
+			return err
+		}
+	}
+}
+
+// Invoke runs one invocation to its end. It returns an error only when the
+// runtime must exit; every handler failure is reported to the Runtime API
+// and logged instead.
+func (l *Loop) Invoke(ctx context.Context, inv *Invocation) error {
+	log := l.log.With(zap.String("requestId", inv.RequestID))
+	// Reports must go out even when ctx is cancelled by a shutdown.
+	post := context.WithoutCancel(ctx)
+
+	plan, err := l.cfg.Mode.Prepare(inv)
+	if err != nil {
+		return l.postError(post, log, inv, FunctionError{Type: TypeInvalidEvent, Message: err.Error()})
+	}
+	var deadline time.Time
+	if !inv.Deadline.IsZero() {
+		deadline = inv.Deadline.Add(-l.cfg.DeadlineMargin)
+	}
+	proc, err := invoke.Start(l.cfg.Command, invoke.Options{
+		Env:       l.env(inv, plan.Env),
+		Stdin:     plan.Stdin,
+		Deadline:  deadline,
+		KillGrace: l.cfg.KillGrace,
+		Stderr:    l.handlerLog(inv.RequestID),
+	})
+	if err != nil {
+		return l.postError(post, log, inv, FunctionError{Type: TypeHandlerStartFailed, Message: err.Error()})
+	}
+	stopOnShutdown := context.AfterFunc(ctx, func() { proc.Stop(ErrShutdown) })
+	defer stopOnShutdown()
+	log.Debug("handler started", zap.Int("pid", proc.Pid()))
+
+	bb := bytebufferpool.Get()
+	defer bytebufferpool.Put(bb)
+	if cap(bb.B) < chunked.CopyBufferSize {
+		bb.B = make([]byte, chunked.CopyBufferSize)
+	}
+	head, err := plan.Framer.Begin(proc.Stdout(), bb.B[:chunked.CopyBufferSize])
+	if err != nil {
+		// Nothing was sent: end the handler and report through /error. A
+		// handler that failed on its own says more than its broken output.
+		proc.Stop(err)
+		res := proc.Wait()
+		fe := failure(res)
+		if res.Stopped != nil && !errors.Is(res.Stopped, ErrShutdown) {
+			fe = FunctionError{Type: TypeInvalidHeaderBlock, Message: err.Error(), StackTrace: res.StderrTail}
+		}
+		return l.postError(post, log, inv, fe)
+	}
+	var res invoke.Result
+	waited := false
+	if head.EOF && len(head.First) == 0 {
+		res, waited = proc.Wait(), true
+		if !res.Success() {
+			return l.postError(post, log, inv, failure(res))
+		}
+	}
+
+	stream, err := l.cfg.API.OpenResponse(post, inv.RequestID, head.ContentType)
+	if err != nil {
+		if !waited {
+			proc.Stop(err)
+			proc.Wait()
+		}
+		return fmt.Errorf("opening the response for %s: %w", inv.RequestID, err)
+	}
+	if len(head.First) > 0 {
+		_, err = stream.Write(head.First)
+	}
+	if err == nil && !head.EOF {
+		_, err = stream.ReadFrom(proc.Stdout())
+	}
+	if err != nil {
+		// The Runtime API dropped or refused the stream: stop the handler
+		// and move on; there is nobody left to tell.
+		proc.Stop(fmt.Errorf("response stream failed: %w", err))
+		res = proc.Wait()
+		stream.Abort()
+		return l.streamFailed(log, err, res)
+	}
+	if !waited {
+		res = proc.Wait()
+	}
+	var trailer http.Header
+	if !res.Success() {
+		fe := failure(res)
+		trailer = fe.Trailer()
+		log.Warn("handler failed after output began", zap.String("errorType", fe.Type), zap.String("error", fe.Message))
+	}
+	resp, err := stream.Close(trailer)
+	if err != nil {
+		return l.streamFailed(log, err, res)
+	}
+	return l.checkStatus(log, "response", resp.StatusCode, string(resp.Body), res)
+}
+
+// failure turns a handler's ending into the error document.
+func failure(res invoke.Result) FunctionError {
+	fe := FunctionError{Type: TypeExitError, Message: res.Message(), StackTrace: res.StderrTail}
+	switch {
+	case res.TimedOut:
+		fe.Type = TypeHandlerTimeout
+	case errors.Is(res.Stopped, ErrShutdown):
+		fe.Type = TypeShutdown
+	}
+	return fe
+}
+
+func (l *Loop) postError(ctx context.Context, log *zap.Logger, inv *Invocation, fe FunctionError) error {
+	log.Warn("handler failed before any output", zap.String("errorType", fe.Type), zap.String("error", fe.Message))
+	err := l.cfg.API.PostError(ctx, inv.RequestID, fe)
+	var se *StatusError
+	if errors.As(err, &se) && !se.Fatal() {
+		log.Error("Runtime API refused the error report", zap.Int("status", se.StatusCode), zap.String("body", se.Body))
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reporting the failure of %s: %w", inv.RequestID, err)
+	}
+	return nil
+}
+
+// streamFailed decides whether a broken response stream ends the runtime:
+// only a 5xx from the Runtime API does. A reset, a 400, 403 or 413 is logged
+// and the loop goes on.
+func (l *Loop) streamFailed(log *zap.Logger, err error, res invoke.Result) error {
+	var early *chunked.EarlyResponseError
+	if errors.As(err, &early) {
+		return l.checkStatus(log, "response", early.Response.StatusCode, string(early.Response.Body), res)
+	}
+	log.Error("response stream failed; handler stopped", zap.Error(err), zap.String("handler", res.Message()))
+	return nil
+}
+
+func (l *Loop) checkStatus(log *zap.Logger, op string, status int, body string, res invoke.Result) error {
+	switch {
+	case status == http.StatusAccepted:
+		log.Info("invocation done", zap.Bool("success", res.Success()), zap.Duration("duration", res.Duration))
+		return nil
+	case status >= 500:
+		return &StatusError{Op: op, StatusCode: status, Body: strings.TrimSpace(body)}
+	default:
+		log.Error("Runtime API refused the response", zap.Int("status", status), zap.String("body", strings.TrimSpace(body)))
+		return nil
+	}
+}
+
+func (l *Loop) handlerLog(requestID string) func([]byte) {
+	if l.cfg.HandlerLog == nil {
+		return nil
+	}
+	return func(line []byte) { l.cfg.HandlerLog(requestID, line) }
+}
+
+// Per-invocation environment variables of the handler contract.
+const (
+	envRequestID       = "AWS_LAMBDA_REQUEST_ID"
+	envDeadlineMs      = "AWS_LAMBDA_DEADLINE_MS"
+	envFunctionARN     = "AWS_LAMBDA_INVOKED_FUNCTION_ARN"
+	envTraceID         = "_X_AMZN_TRACE_ID"
+	envClientContext   = "AWS_LAMBDA_CLIENT_CONTEXT"
+	envCognitoIdentity = "AWS_LAMBDA_COGNITO_IDENTITY"
+	envTenantID        = "AWS_LAMBDA_TENANT_ID"
+)
+
+// baseEnv drops the per-invocation variables from env (they are set fresh,
+// or left out, for each invocation) and turns off Python's block buffering of
+// a piped stdout unless the user chose otherwise.
+func baseEnv(env []string) []string {
+	out := make([]string, 0, len(env)+1)
+	python := false
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		switch name {
+		case envRequestID, envDeadlineMs, envFunctionARN, envTraceID, envClientContext, envCognitoIdentity, envTenantID:
+			continue
+		case "PYTHONUNBUFFERED":
+			python = true
+		}
+		out = append(out, kv)
+	}
+	if !python {
+		out = append(out, "PYTHONUNBUFFERED=1")
+	}
+	return out
+}
+
+func (l *Loop) env(inv *Invocation, extra []string) []string {
+	env := make([]string, 0, len(l.baseEnv)+len(extra)+7)
+	env = append(env, l.baseEnv...)
+	env = append(env, envRequestID+"="+inv.RequestID)
+	if inv.DeadlineMs != 0 {
+		env = append(env, envDeadlineMs+"="+strconv.FormatInt(inv.DeadlineMs, 10))
+	}
+	env = append(env, envFunctionARN+"="+inv.FunctionARN)
+	for _, kv := range [...][2]string{
+		{envTraceID, inv.TraceID},
+		{envClientContext, inv.ClientContext},
+		{envCognitoIdentity, inv.CognitoIdentity},
+		{envTenantID, inv.TenantID},
+	} {
+		if kv[1] != "" {
+			env = append(env, kv[0]+"="+kv[1])
+		}
+	}
+	return append(env, extra...)
+}

@@ -1,0 +1,90 @@
+package loop
+
+import (
+	"fmt"
+	"io"
+)
+
+// DefaultContentType is the Content-Type of a raw streamed response unless
+// configured otherwise, as the Node runtime does.
+const DefaultContentType = "application/octet-stream"
+
+// Mode prepares each invocation for one way of talking to the handler: what
+// the handler receives, and how the start of its stdout becomes the start of
+// the response (as is, or behind an HTTP-integration prelude).
+type Mode interface {
+	Prepare(inv *Invocation) (Plan, error)
+}
+
+// Plan is what one invocation's handler gets, and how its output begins.
+type Plan struct {
+	// Env is added to the handler's environment (e.g. CGI meta-variables).
+	Env []string
+	// Stdin is written to the handler's stdin.
+	Stdin []byte
+	// Framer reads the head of the handler's output.
+	Framer Framer
+}
+
+// Head is how a response begins.
+type Head struct {
+	// ContentType is the Content-Type of the response request.
+	ContentType string
+	// First is the first part of the body, sent at once as one chunk.
+	First []byte
+	// EOF reports that the handler's stdout ended while reading the head.
+	EOF bool
+}
+
+// Framer reads the beginning of a handler's stdout, as far as it needs to
+// decide how the response starts. The rest of stdout is streamed unchanged.
+type Framer interface {
+	// Begin reads from stdout, using buf if it needs a buffer; Head.First may
+	// alias buf. A *HeadError means the output is malformed.
+	Begin(stdout io.Reader, buf []byte) (Head, error)
+}
+
+// HeadError reports handler output that cannot start a response, such as a
+// malformed header block in an HTTP mode.
+type HeadError struct {
+	Err error
+}
+
+func (e *HeadError) Error() string { return e.Err.Error() }
+func (e *HeadError) Unwrap() error { return e.Err }
+
+// RawMode passes the event to stdin and streams stdout as the body.
+type RawMode struct {
+	// ContentType of the responses; DefaultContentType when empty.
+	ContentType string
+}
+
+// Prepare implements Mode.
+func (m RawMode) Prepare(inv *Invocation) (Plan, error) {
+	return Plan{Stdin: inv.Payload, Framer: RawFramer{ContentType: m.ContentType}}, nil
+}
+
+// RawFramer starts the response with the first bytes the handler writes.
+type RawFramer struct {
+	ContentType string
+}
+
+// Begin implements Framer: it returns as soon as one read yields data.
+func (f RawFramer) Begin(stdout io.Reader, buf []byte) (Head, error) {
+	ct := f.ContentType
+	if ct == "" {
+		ct = DefaultContentType
+	}
+	for {
+		n, err := stdout.Read(buf)
+		if n > 0 {
+			return Head{ContentType: ct, First: buf[:n]}, nil
+		}
+		if err == io.EOF {
+			return Head{ContentType: ct, EOF: true}, nil
+		}
+		if err != nil {
+			return Head{}, fmt.Errorf("reading handler output: %w", err)
+		}
+	}
+}
