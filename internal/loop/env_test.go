@@ -1,0 +1,91 @@
+package loop
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestHandlerEnvironment(t *testing.T) {
+	base := []string{
+		"PATH=/usr/bin",
+		"_X_AMZN_TRACE_ID=stale-trace",   // from an earlier invocation: must not survive
+		"AWS_LAMBDA_REQUEST_ID=stale-id", // likewise
+		"AWS_REGION=eu-west-1",
+	}
+	l := New(Config{Env: base})
+	full := &Invocation{
+		RequestID: "r-1", DeadlineMs: 1700000000123, Deadline: time.UnixMilli(1700000000123),
+		FunctionARN: "arn:aws:lambda:eu-west-1:1:function:f", TraceID: "Root=1-abc",
+		ClientContext: "e30=", CognitoIdentity: `{"id":"x"}`, TenantID: "tenant-7",
+	}
+	tests := []struct {
+		name    string
+		inv     *Invocation
+		extra   []string
+		want    []string
+		absent  []string
+		wantLen int
+	}{
+		{
+			name: "every context variable",
+			inv:  full,
+			want: []string{
+				"PATH=/usr/bin", "AWS_REGION=eu-west-1", "PYTHONUNBUFFERED=1",
+				"AWS_LAMBDA_REQUEST_ID=r-1", "AWS_LAMBDA_DEADLINE_MS=1700000000123",
+				"AWS_LAMBDA_INVOKED_FUNCTION_ARN=arn:aws:lambda:eu-west-1:1:function:f",
+				"_X_AMZN_TRACE_ID=Root=1-abc", "AWS_LAMBDA_CLIENT_CONTEXT=e30=",
+				`AWS_LAMBDA_COGNITO_IDENTITY={"id":"x"}`, "AWS_LAMBDA_TENANT_ID=tenant-7",
+			},
+			wantLen: 10,
+		},
+		{
+			name:    "optional headers absent: trace id cleared",
+			inv:     &Invocation{RequestID: "r-2", FunctionARN: "arn"},
+			want:    []string{"AWS_LAMBDA_REQUEST_ID=r-2", "AWS_LAMBDA_INVOKED_FUNCTION_ARN=arn"},
+			absent:  []string{"_X_AMZN_TRACE_ID", "AWS_LAMBDA_CLIENT_CONTEXT", "AWS_LAMBDA_COGNITO_IDENTITY", "AWS_LAMBDA_TENANT_ID", "AWS_LAMBDA_DEADLINE_MS"},
+			wantLen: 5,
+		},
+		{
+			name:    "mode variables are appended",
+			inv:     &Invocation{RequestID: "r-3"},
+			extra:   []string{"REQUEST_METHOD=GET"},
+			want:    []string{"REQUEST_METHOD=GET"},
+			wantLen: 6,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := l.env(tt.inv, tt.extra)
+			for _, w := range tt.want {
+				if !slices.Contains(env, w) {
+					t.Errorf("missing %q in %q", w, env)
+				}
+			}
+			for _, name := range tt.absent {
+				for _, kv := range env {
+					if strings.HasPrefix(kv, name+"=") {
+						t.Errorf("%s should be absent, got %q", name, kv)
+					}
+				}
+			}
+			for _, kv := range env {
+				if strings.Contains(kv, "stale") {
+					t.Errorf("stale variable leaked: %q", kv)
+				}
+			}
+			if len(env) != tt.wantLen {
+				t.Errorf("env has %d entries, want %d: %q", len(env), tt.wantLen, env)
+			}
+		})
+	}
+}
+
+func TestUserChoiceOfPythonBufferingWins(t *testing.T) {
+	l := New(Config{Env: []string{"PYTHONUNBUFFERED="}})
+	env := l.env(&Invocation{RequestID: "r"}, nil)
+	if slices.Contains(env, "PYTHONUNBUFFERED=1") || !slices.Contains(env, "PYTHONUNBUFFERED=") {
+		t.Errorf("env = %q", env)
+	}
+}
