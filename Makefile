@@ -1,0 +1,95 @@
+# streamstrap — build, package, test.
+#
+# Every artifact is reproducible: the version, commit and date stamped into
+# the binary come from git (the date is the commit's date, never the wall
+# clock), paths are trimmed, cgo and VCS stamping are off, and the zips are
+# written by internal/release/cmd/mkzip with fixed mtimes and sorted entries.
+# Override any variable on the command line, e.g. `make layer DIST=/tmp/out`.
+
+SHELL       := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := build
+
+GO      ?= go
+DIST    ?= dist
+PKG     ?= ./cmd/bootstrap
+ARCHES  ?= amd64 arm64
+
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+DATE    ?= $(shell git log -1 --format=%cI 2>/dev/null || echo 1980-01-01T00:00:00Z)
+
+LDFLAGS    := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
+BUILDFLAGS := -trimpath -buildvcs=false -ldflags "$(LDFLAGS)"
+GOBUILD    := CGO_ENABLED=0 $(GO) build $(BUILDFLAGS)
+MKZIP      := $(GO) run -trimpath ./internal/release/cmd/mkzip -mtime $(DATE)
+
+BINARIES  := $(foreach a,$(ARCHES),$(DIST)/linux-$(a)/bootstrap)
+ZIPS      := $(foreach a,$(ARCHES),$(DIST)/streamstrap-layer-$(a).zip $(DIST)/streamstrap-function-$(a).zip)
+# Paths relative to $(DIST) that `make reproducible` compares.
+ARTIFACTS := bootstrap $(foreach a,$(ARCHES),linux-$(a)/bootstrap streamstrap-layer-$(a).zip streamstrap-function-$(a).zip)
+
+IMAGE ?= streamstrap:latest
+
+.PHONY: all build layer test run bench reproducible clean image print-ldflags print-version FORCE
+
+all: build layer
+
+## build: static linux/amd64 + linux/arm64 binaries, and dist/bootstrap for this host
+build: $(BINARIES) $(DIST)/bootstrap
+
+$(DIST)/linux-%/bootstrap: FORCE
+	GOOS=linux GOARCH=$* $(GOBUILD) -o $@ $(PKG)
+
+$(DIST)/bootstrap: FORCE
+	$(GOBUILD) -o $@ $(PKG)
+
+## layer: Lambda layer zips (bootstrap -> /opt/bootstrap) and provided.al2023 function zips
+layer: $(ZIPS)
+
+$(DIST)/streamstrap-layer-%.zip: $(DIST)/linux-%/bootstrap
+	$(MKZIP) -o $@ bootstrap=$<
+
+$(DIST)/streamstrap-function-%.zip: $(DIST)/linux-%/bootstrap
+	$(MKZIP) -o $@ bootstrap=$<
+
+## test: vet, race tests, a short fuzz run of the prelude parser (the README's test command)
+test:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+	@if grep -qs 'func FuzzParser' internal/prelude/*_test.go; then \
+		echo "$(GO) test -run='^$$' -fuzz=FuzzParser -fuzztime=20s ./internal/prelude/"; \
+		$(GO) test -run='^$$' -fuzz=FuzzParser -fuzztime=20s ./internal/prelude/; \
+	else \
+		echo "skipping fuzz: no FuzzParser in internal/prelude yet"; \
+	fi
+
+## run: the shell countdown example through the real loop on a built-in local runtime
+run: $(DIST)/bootstrap
+	$(DIST)/bootstrap local --event examples/shell/countdown.event.json -- $(CURDIR)/examples/shell/countdown.sh
+
+## bench: the benchmarks (placeholder; extended with the issue's measurements)
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./internal/...
+
+## reproducible: build everything twice (the second time with an empty build cache) and compare
+reproducible:
+	@a=$$(mktemp -d); b=$$(mktemp -d); trap 'chmod -R u+w "$$a" "$$b"; rm -rf "$$a" "$$b"' EXIT; \
+	$(MAKE) --no-print-directory build layer DIST="$$a/dist"; \
+	GOCACHE="$$b/gocache" $(MAKE) --no-print-directory build layer DIST="$$b/dist"; \
+	for f in $(ARTIFACTS); do cmp "$$a/dist/$$f" "$$b/dist/$$f"; echo "identical: $$f"; done
+
+## image: the container image (needs a Docker engine with BuildKit)
+image:
+	docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) --build-arg DATE=$(DATE) -t $(IMAGE) .
+
+print-ldflags:
+	@echo '$(LDFLAGS)'
+
+print-version:
+	@echo 'VERSION=$(VERSION) COMMIT=$(COMMIT) DATE=$(DATE)'
+
+clean:
+	rm -rf $(DIST)
+
+FORCE:

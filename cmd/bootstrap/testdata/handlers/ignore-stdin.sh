@@ -1,0 +1,3 @@
+#!/bin/sh
+# Never reads its (large) event.
+echo ok

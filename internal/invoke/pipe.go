@@ -1,0 +1,119 @@
+package invoke
+
+import (
+	"errors"
+	"io"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// defaultPipeCapacity is the Linux default pipe capacity, used where the real
+// one cannot be asked for.
+const defaultPipeCapacity = 64 << 10
+
+// pipeReader reads the parent's end of a handler output pipe and turns the
+// drain deadline into a clean end of stream.
+//
+// The Process sets a read deadline on the pipe when the handler exits. A
+// plain *os.File read fails with os.ErrDeadlineExceeded once the deadline has
+// passed even if data is still buffered in the pipe (the poller checks the
+// deadline before it tries the read), and that data was written before the
+// handler exited. So when the deadline fires the reader clears it and
+// switches to non-blocking reads: it returns what the pipe holds and reports
+// io.EOF at the first empty read. The drain is capped at the pipe's capacity,
+// so a process that escaped the group and keeps writing cannot keep the
+// invocation alive.
+//
+// Reads are serialized by a mutex so that Wait, which discards what the
+// caller left unread, cannot race with a caller still reading.
+type pipeReader struct {
+	mu       sync.Mutex
+	f        *os.File
+	eof      bool // io.EOF has been returned; every later Read returns it too
+	draining bool // the drain deadline fired; only non-blocking reads from now on
+	budget   int  // bytes the drain may still deliver
+}
+
+// Read reads what the pipe holds, blocking until the handler writes, and
+// returns io.EOF when every writer has closed the pipe or the drain deadline
+// has fired and the buffered data is delivered.
+func (r *pipeReader) Read(b []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.eof {
+		return 0, io.EOF
+	}
+	if len(b) == 0 {
+		return 0, nil
+	}
+	if !r.draining {
+		n, err := r.f.Read(b)
+		switch {
+		case err == nil:
+			return n, nil
+		case err == io.EOF:
+			r.eof = true
+			return n, io.EOF
+		case !errors.Is(err, os.ErrDeadlineExceeded):
+			return n, err
+		}
+		if err := r.startDrain(); err != nil {
+			r.eof = true
+			return 0, io.EOF
+		}
+	}
+	return r.drainRead(b)
+}
+
+// startDrain clears the expired deadline, which would otherwise make every
+// read fail before looking at the pipe, and sets the drain budget.
+func (r *pipeReader) startDrain() error {
+	if err := r.f.SetReadDeadline(time.Time{}); err != nil {
+		return err
+	}
+	r.draining = true
+	r.budget = defaultPipeCapacity
+	if rc, err := r.f.SyscallConn(); err == nil {
+		_ = rc.Control(func(fd uintptr) { r.budget = pipeCapacity(fd) })
+	}
+	return nil
+}
+
+// drainRead does one non-blocking read of what is buffered in the pipe.
+func (r *pipeReader) drainRead(b []byte) (int, error) {
+	if r.budget <= 0 {
+		r.eof = true
+		return 0, io.EOF
+	}
+	if len(b) > r.budget {
+		b = b[:r.budget]
+	}
+	rc, err := r.f.SyscallConn()
+	if err != nil {
+		r.eof = true
+		return 0, io.EOF
+	}
+	var (
+		n    int
+		rerr error
+	)
+	// Returning true makes RawConn.Read try exactly once and never wait
+	// on the poller: the handler is gone, so nothing more is waited for.
+	err = rc.Read(func(fd uintptr) bool {
+		for {
+			n, rerr = syscall.Read(int(fd), b)
+			if rerr != syscall.EINTR {
+				return true
+			}
+		}
+	})
+	if err != nil || rerr != nil || n <= 0 {
+		// Empty (EAGAIN), at EOF, or closed: the stream is over.
+		r.eof = true
+		return 0, io.EOF
+	}
+	r.budget -= n
+	return n, nil
+}

@@ -1,0 +1,44 @@
+package invoke
+
+import (
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// Result is how one handler run ended.
+type Result struct {
+	ExitCode   int            // exit status; -1 when killed by a signal
+	Signal     syscall.Signal // the signal that killed it, 0 if it exited
+	TimedOut   bool           // the Deadline was reached and the handler was signalled for it
+	Stopped    error          // the reason given to Stop, nil if Stop was not called
+	Started    time.Time      // when the handler was started
+	Duration   time.Duration  // start to exit
+	StderrTail []string       // the last StderrTail lines of stderr, oldest first
+
+	timeout time.Duration // Started to Deadline, for Message
+}
+
+// Success reports whether the handler exited with status 0 and was neither
+// timed out nor stopped.
+func (r Result) Success() bool {
+	return r.ExitCode == 0 && r.Signal == 0 && !r.TimedOut && r.Stopped == nil
+}
+
+// Message describes the ending for an error message: "exit status 3",
+// "signal: killed", "signal: terminated", "timed out after 2.5s" (Started to
+// Deadline, rounded to the millisecond) or "stopped: <reason>". A deadline or
+// a Stop explains a signal, so they take precedence. It is "" on success.
+func (r Result) Message() string {
+	switch {
+	case r.TimedOut:
+		return "timed out after " + r.timeout.Round(time.Millisecond).String()
+	case r.Stopped != nil:
+		return "stopped: " + r.Stopped.Error()
+	case r.Signal != 0:
+		return "signal: " + r.Signal.String()
+	case r.ExitCode != 0:
+		return "exit status " + strconv.Itoa(r.ExitCode)
+	}
+	return ""
+}

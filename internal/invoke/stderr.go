@@ -1,0 +1,101 @@
+package invoke
+
+import "bytes"
+
+// maxStderrLine is the longest stderr line delivered in one piece; longer
+// lines are split, so a handler cannot make the reader buffer without bound.
+const maxStderrLine = 64 << 10
+
+// initialStderrBuf is the starting size of the line buffer; it grows up to
+// maxStderrLine+1 only for handlers that write long lines.
+const initialStderrBuf = 4 << 10
+
+// readStderr runs on its own goroutine: it reads stderr until EOF or the
+// drain deadline, splits it into lines and hands each to emitLine.
+func (p *Process) readStderr() {
+	defer close(p.stderrDone)
+	buf := make([]byte, initialStderrBuf)
+	// buf[start:end] is pending data; buf[start:scan] is known to hold no
+	// newline, so each byte is searched once.
+	start, scan, end := 0, 0, 0
+	for {
+		for {
+			i := bytes.IndexByte(buf[scan:end], '\n')
+			if i < 0 {
+				scan = end
+				break
+			}
+			nl := scan + i
+			p.emitLine(buf[start:nl], true)
+			start, scan = nl+1, nl+1
+		}
+		// One byte more than a full piece is buffered before splitting,
+		// so that a line of exactly maxStderrLine bytes followed by its
+		// newline stays one line.
+		if end-start > maxStderrLine {
+			p.emitLine(buf[start:start+maxStderrLine], false)
+			start += maxStderrLine
+		}
+		if start == end {
+			start, scan, end = 0, 0, 0
+		}
+		if end == len(buf) {
+			if start > 0 {
+				copy(buf, buf[start:end])
+				end -= start
+				scan -= start
+				start = 0
+			} else {
+				grown := make([]byte, min(2*len(buf), maxStderrLine+1))
+				copy(grown, buf[:end])
+				buf = grown
+			}
+		}
+		n, err := p.stderr.Read(buf[end:])
+		end += n
+		if err != nil {
+			// pipeReader returns data or an error, never both, so
+			// everything complete has been delivered already.
+			if start < end {
+				p.emitLine(buf[start:end], true)
+			}
+			return
+		}
+	}
+}
+
+// emitLine delivers one line (or a piece of an overlong one) to the Stderr
+// callback and the tail. trimCR says the line is complete, so a trailing
+// "\r" of a CRLF ending is removed.
+func (p *Process) emitLine(line []byte, trimCR bool) {
+	if trimCR && len(line) > 0 && line[len(line)-1] == '\r' {
+		line = line[:len(line)-1]
+	}
+	if p.onStderr != nil {
+		p.onStderr(line)
+	}
+	if p.tailMax <= 0 {
+		return
+	}
+	// The tail is a ring of byte slices whose storage is reused, so that
+	// keeping it costs no allocation per line once it is full.
+	if len(p.tail) < p.tailMax {
+		p.tail = append(p.tail, append([]byte(nil), line...))
+		return
+	}
+	p.tail[p.tailNext] = append(p.tail[p.tailNext][:0], line...)
+	p.tailNext = (p.tailNext + 1) % p.tailMax
+}
+
+// tailLines returns the kept stderr lines, oldest first, or nil if there are
+// none. It is called once the stderr goroutine is done.
+func (p *Process) tailLines() []string {
+	if len(p.tail) == 0 {
+		return nil
+	}
+	lines := make([]string, 0, len(p.tail))
+	for i := range p.tail {
+		lines = append(lines, string(p.tail[(p.tailNext+i)%len(p.tail)]))
+	}
+	return lines
+}

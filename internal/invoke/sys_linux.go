@@ -1,0 +1,51 @@
+//go:build linux
+
+package invoke
+
+import (
+	"syscall"
+	"unsafe"
+)
+
+// sysProcAttr puts the handler in its own process group, so that signals can
+// reach everything it spawned, and asks the kernel to SIGKILL it if the
+// bootstrap dies, so that a crashing runtime does not leave handlers behind.
+//
+// Pdeathsig is tied to the OS thread that forked the child, not to the
+// process: it also fires if that thread exits. The Go runtime only ends
+// threads whose goroutine exits while locked to them (runtime.LockOSThread),
+// which Start never does, so in practice it fires when the bootstrap dies.
+func sysProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+}
+
+// waitExitedNoReap blocks until process pid has exited but leaves it a
+// zombie. While the zombie exists its pid, and so the process group id, cannot
+// be reused, which makes it safe to signal -pid for the rest of the group.
+func waitExitedNoReap(pid int) error {
+	const pPID = 1     // P_PID
+	var info [128]byte // siginfo_t; only needed as a place for the kernel to write
+	for {
+		_, _, e := syscall.Syscall6(syscall.SYS_WAITID, pPID, uintptr(pid),
+			uintptr(unsafe.Pointer(&info)), syscall.WEXITED|syscall.WNOWAIT, 0, 0)
+		switch e {
+		case 0:
+			return nil
+		case syscall.EINTR:
+			continue
+		default:
+			return e
+		}
+	}
+}
+
+// pipeCapacity returns the capacity of the pipe fd in bytes: the most it can
+// hold, which bounds how much buffered data a drain has to deliver.
+func pipeCapacity(fd uintptr) int {
+	const fGETPIPESZ = 1032 // F_GETPIPE_SZ
+	n, _, e := syscall.Syscall(syscall.SYS_FCNTL, fd, fGETPIPESZ, 0)
+	if e != 0 || int(n) <= 0 {
+		return defaultPipeCapacity
+	}
+	return int(n)
+}

@@ -1,0 +1,23 @@
+//go:build !linux
+
+package invoke
+
+import (
+	"errors"
+	"syscall"
+)
+
+// sysProcAttr puts the handler in its own process group, so that signals can
+// reach everything it spawned. Outside Linux there is no parent-death signal.
+func sysProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true}
+}
+
+// waitExitedNoReap is not available outside Linux: without waitid(WNOWAIT)
+// the group is signalled right after the leader is reaped, which leaves a
+// tiny window in which its pid could be reused.
+func waitExitedNoReap(pid int) error { return errors.ErrUnsupported }
+
+// pipeCapacity returns the usual pipe capacity; there is no portable way to
+// ask.
+func pipeCapacity(fd uintptr) int { return defaultPipeCapacity }
