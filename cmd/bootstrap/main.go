@@ -117,7 +117,8 @@ func addRuntimeFlags(fs *pflag.FlagSet, opts *options) {
 	fs.IntVar(&opts.concurrency, "concurrency", 0,
 		"invocation loops run at once (default $AWS_LAMBDA_MAX_CONCURRENCY, else 1)")
 	fs.StringVar(&opts.mode, "mode", "raw",
-		"how handler output becomes the response: raw")
+		"how handler output becomes the response: raw (stdout is the body), http (a CGI header block, then the body),\n"+
+			"cgi (a CGI/1.1 gateway for HTTP events) or auto (http for HTTP events, raw otherwise)")
 }
 
 // applyEnv sets every flag not given on the command line from its

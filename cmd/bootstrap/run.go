@@ -153,9 +153,16 @@ func resolveHandler(args []string) (invoke.Command, *loop.FunctionError) {
 
 // newMode builds the Mode named by --mode.
 func newMode(opts options) (loop.Mode, error) {
+	raw := loop.RawMode{ContentType: opts.contentType}
 	switch opts.mode {
 	case "raw", "":
-		return loop.RawMode{ContentType: opts.contentType}, nil
+		return raw, nil
+	case "http":
+		return loop.HTTPMode{}, nil
+	case "cgi":
+		return loop.CGIMode{}, nil
+	case "auto":
+		return loop.AutoMode{Raw: raw}, nil
 	}
-	return nil, fmt.Errorf("unknown --mode %q (want raw)", opts.mode)
+	return nil, fmt.Errorf("unknown --mode %q (want raw, http, cgi or auto)", opts.mode)
 }

@@ -150,15 +150,7 @@ func (l *Loop) Invoke(ctx context.Context, inv *Invocation) error {
 	}
 	head, err := plan.Framer.Begin(proc.Stdout(), bb.B[:chunked.CopyBufferSize])
 	if err != nil {
-		// Nothing was sent: end the handler and report through /error. A
-		// handler that failed on its own says more than its broken output.
-		proc.Stop(err)
-		res := proc.Wait()
-		fe := failure(res)
-		if res.Stopped != nil && !errors.Is(res.Stopped, ErrShutdown) {
-			fe = FunctionError{Type: TypeInvalidHeaderBlock, Message: err.Error(), StackTrace: res.StderrTail}
-		}
-		return l.postError(post, log, inv, fe)
+		return l.postError(post, log, inv, l.headFailure(proc, err))
 	}
 	var res invoke.Result
 	waited := false
@@ -205,6 +197,26 @@ func (l *Loop) Invoke(ctx context.Context, inv *Invocation) error {
 		return l.streamFailed(log, err, res)
 	}
 	return l.checkStatus(log, "response", resp.StatusCode, string(resp.Body), res)
+}
+
+// headFailure ends a handler whose output could not start a response and
+// says why. Nothing was sent yet, so it goes to /error. A handler that failed
+// on its own (a crash, the deadline) says more than its broken output.
+func (l *Loop) headFailure(proc *invoke.Process, err error) FunctionError {
+	var he *HeadError
+	if !errors.As(err, &he) || !he.OutputEnded {
+		// Malformed output while the handler may still be writing: stop it.
+		proc.Stop(err)
+	}
+	res := proc.Wait()
+	if !res.Success() && (res.Stopped == nil || errors.Is(res.Stopped, ErrShutdown)) {
+		return failure(res)
+	}
+	typ := TypeInvalidHeaderBlock
+	if he == nil {
+		typ = TypeExitError
+	}
+	return FunctionError{Type: typ, Message: err.Error(), StackTrace: res.StderrTail}
 }
 
 // failure turns a handler's ending into the error document.

@@ -48,6 +48,10 @@ type Framer interface {
 // malformed header block in an HTTP mode.
 type HeadError struct {
 	Err error
+	// OutputEnded reports that stdout was closed before the head was
+	// complete (the handler is exiting), rather than malformed output
+	// arriving (the handler is still writing and must be stopped).
+	OutputEnded bool
 }
 
 func (e *HeadError) Error() string { return e.Err.Error() }

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -75,7 +76,9 @@ func (s *Server) serveConn(nc net.Conn) {
 		c.awaitLookahead()
 		req, err := c.readRequest()
 		if err != nil {
-			if !errors.Is(err, io.EOF) && !s.isClosed() && !isNetClosed(err) {
+			// A reset before the first byte of a request is a client that
+			// went away (a killed runtime), not a malformed request.
+			if !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) && !s.isClosed() && !isNetClosed(err) {
 				s.violationf("malformed request: %v", err)
 				c.writeError(http.StatusBadRequest, "BadRequest", err.Error(), true)
 			}
@@ -222,7 +225,7 @@ type body struct {
 	chunks []Chunk
 	offs   []int64 // offset of each chunk's data in data
 	size   int64
-	h      *bodyHash // nil: do not hash (drained bodies)
+	h      *bodyHash // nil: do not hash (drained bodies, SetHashData(false))
 
 	trailer      http.Header
 	trailerBytes int
@@ -241,7 +244,9 @@ func newBody(record bool) *body {
 // fill copies the recorded body into inv.
 func (b *body) fill(inv *Invocation) {
 	inv.BodySize = b.size
-	b.h.sum(&inv.BodySHA256)
+	if b.h != nil {
+		b.h.sum(&inv.BodySHA256)
+	}
 	if b.record {
 		inv.Body = b.data
 		for i := range b.chunks {
@@ -468,7 +473,9 @@ func (c *conn) readExactly(b *body, k int64) error {
 		dst := b.data[l : l+int(k)]
 		n, err := io.ReadFull(c.br, dst)
 		b.data = b.data[:l+n]
-		b.h.write(dst[:n:n], true)
+		if b.h != nil {
+			b.h.write(dst[:n:n], true)
+		}
 		b.size += int64(n)
 		return eofToUnexpected(err)
 	}

@@ -206,7 +206,7 @@ func (s *Server) handleResponse(c *conn, req *request, id string) bool {
 		return s.reject(c, req, status, errType, msg)
 	}
 	s.mu.Lock()
-	record, thr := s.recordData, s.throttle
+	record, hash, thr := s.recordData, s.hashData, s.throttle
 	var fault *postFault
 	if fs := s.postFaults[id]; len(fs) > 0 {
 		fault = &fs[0]
@@ -250,6 +250,9 @@ func (s *Server) handleResponse(c *conn, req *request, id string) bool {
 	}
 
 	b := newBody(record)
+	if !hash {
+		b.h = nil
+	}
 	b.thr = thr
 	if fault != nil {
 		b.stopAt = fault.afterBytes

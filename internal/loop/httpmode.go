@@ -1,0 +1,102 @@
+package loop
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/streamstrap/streamstrap/internal/cgi"
+	"github.com/streamstrap/streamstrap/internal/prelude"
+)
+
+// PreludeContentType is the request Content-Type that tells Lambda the body
+// starts with an HTTP-integration prelude (JSON, then 8 NUL bytes).
+const PreludeContentType = "application/vnd.awslambda.http-integration-response"
+
+// targetFor picks the prelude fields the event's integration reads: REST
+// (payload 1.0) events get multiValueHeaders, everything else the Function
+// URL fields.
+func targetFor(shape cgi.Shape) prelude.Target {
+	if shape == cgi.RESTv1 {
+		return prelude.RESTAPI
+	}
+	return prelude.FunctionURL
+}
+
+// HTTPMode gives the handler the event on stdin and expects a CGI header
+// block at the start of its output, which becomes the prelude.
+type HTTPMode struct{}
+
+// Prepare implements Mode.
+func (HTTPMode) Prepare(inv *Invocation) (Plan, error) {
+	return Plan{Stdin: inv.Payload, Framer: HeaderFramer{Target: targetFor(cgi.Detect(inv.Payload))}}, nil
+}
+
+// CGIMode is a CGI/1.1 gateway: the handler gets the request's
+// meta-variables in its environment and the request body on stdin, and
+// answers with a CGI response (header block, then body).
+type CGIMode struct{}
+
+// Prepare implements Mode. A non-HTTP event is refused.
+func (CGIMode) Prepare(inv *Invocation) (Plan, error) {
+	req, err := cgi.FromEvent(inv.Payload)
+	if err != nil {
+		return Plan{}, fmt.Errorf("cgi mode needs a Function URL or API Gateway event: %w", err)
+	}
+	return Plan{Env: req.Env, Stdin: req.Body, Framer: HeaderFramer{Target: targetFor(req.Shape)}}, nil
+}
+
+// AutoMode chooses per invocation: HTTPMode for an event shaped like a
+// Function URL or API Gateway request, Raw otherwise. This keeps a prelude
+// out of the responses of direct invokes of the same function.
+type AutoMode struct {
+	// Raw serves the events that are not HTTP requests.
+	Raw RawMode
+}
+
+// Prepare implements Mode.
+func (m AutoMode) Prepare(inv *Invocation) (Plan, error) {
+	if shape := cgi.Detect(inv.Payload); shape.IsHTTP() {
+		return Plan{Stdin: inv.Payload, Framer: HeaderFramer{Target: targetFor(shape)}}, nil
+	}
+	return m.Raw.Prepare(inv)
+}
+
+// HeaderFramer reads the CGI header block at the start of the output and
+// starts the response with the prelude it describes and the first body bytes,
+// in one chunk, so nothing can come between them.
+type HeaderFramer struct {
+	Target prelude.Target
+}
+
+// Begin implements Framer.
+func (f HeaderFramer) Begin(stdout io.Reader, buf []byte) (Head, error) {
+	p := prelude.NewParser(f.Target)
+	for {
+		n, err := stdout.Read(buf)
+		if n > 0 {
+			rest, done, perr := p.Feed(buf[:n])
+			if perr != nil {
+				return Head{}, &HeadError{Err: fmt.Errorf("invalid header block: %w", perr)}
+			}
+			if done {
+				pre, perr := p.Prelude()
+				if perr != nil {
+					return Head{}, &HeadError{Err: fmt.Errorf("invalid header block: %w", perr)}
+				}
+				first := make([]byte, 0, len(pre)+len(rest))
+				first = append(append(first, pre...), rest...)
+				return Head{ContentType: PreludeContentType, First: first}, nil
+			}
+		}
+		if err == io.EOF {
+			ferr := p.Finish()
+			if ferr == nil {
+				ferr = io.ErrUnexpectedEOF
+			}
+			return Head{}, &HeadError{Err: fmt.Errorf("invalid header block: %w", ferr), OutputEnded: true}
+		}
+		if err != nil {
+			return Head{}, fmt.Errorf("reading handler output: %w", err)
+		}
+	}
+}
