@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -100,7 +101,11 @@ func runLocal(ctx context.Context, opts options, args []string, event []byte, ti
 		}).Run(loopCtx)
 	}()
 
-	inv := localapi.Invocation{Payload: event, Timeout: timeout, Body: os.Stdout}
+	inv := localapi.Invocation{Payload: event, Timeout: timeout, Body: os.Stdout,
+		OnPrelude: func(p json.RawMessage) {
+			fmt.Fprintf(os.Stderr, "streamstrap local: HTTP response prelude %s\n", p)
+		},
+	}
 	if timings {
 		inv.OnChunk = func(n int, at time.Duration) {
 			fmt.Fprintf(os.Stderr, "streamstrap local: +%-10s %d bytes\n", at.Round(time.Microsecond), n)

@@ -10,6 +10,7 @@
 package localapi
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -26,6 +27,39 @@ import (
 
 const prefix = "/2018-06-01/runtime"
 
+// PreludeContentType marks a response whose body starts with the
+// HTTP-integration prelude (JSON, then 8 NUL bytes).
+const PreludeContentType = "application/vnd.awslambda.http-integration-response"
+
+// maxPrelude is how far into the body the delimiter must appear; API
+// Gateway reads no further.
+const maxPrelude = 16 << 10
+
+// preludeSplitter separates the prelude from the body as bytes arrive.
+type preludeSplitter struct {
+	buf     []byte
+	prelude json.RawMessage
+	done    bool
+}
+
+var delimiter = make([]byte, 8)
+
+// feed takes the next body bytes and returns those that belong to the body
+// proper. Without a delimiter in the first 16 KiB the bytes are all body.
+func (s *preludeSplitter) feed(p []byte) []byte {
+	s.buf = append(s.buf, p...)
+	if i := bytes.Index(s.buf, delimiter); i >= 0 {
+		s.prelude = json.RawMessage(append([]byte(nil), s.buf[:i]...))
+		s.done = true
+		return s.buf[i+len(delimiter):]
+	}
+	if len(s.buf) > maxPrelude {
+		s.done = true
+		return s.buf
+	}
+	return nil
+}
+
 // Result is how one local invocation ended.
 type Result struct {
 	RequestID   string
@@ -41,20 +75,23 @@ type Result struct {
 	FirstByte time.Duration // from hand-out to the first body byte
 	Duration  time.Duration // from hand-out to the end
 	Truncated bool          // the stream broke before its end
+	// Prelude is the HTTP-integration prelude's JSON, when the response had one.
+	Prelude json.RawMessage
 }
 
 // Failed reports whether the invocation ended in an error.
 func (r *Result) Failed() bool { return r.ErrorType != "" || r.Truncated || r.Outcome != "response" }
 
 type pending struct {
-	id       string
-	payload  []byte
-	timeout  time.Duration
-	body     io.Writer
-	onChunk  func(n int, at time.Duration)
-	handed   time.Time
-	done     chan *Result
-	finished bool
+	id        string
+	payload   []byte
+	timeout   time.Duration
+	body      io.Writer
+	onChunk   func(n int, at time.Duration)
+	onPrelude func(json.RawMessage)
+	handed    time.Time
+	done      chan *Result
+	finished  bool
 }
 
 // Server is a loopback Runtime API.
@@ -104,12 +141,16 @@ type Invocation struct {
 	Body io.Writer
 	// OnChunk, if set, is told of each piece of body as it arrives.
 	OnChunk func(n int, sinceHandOut time.Duration)
+	// OnPrelude, if set, gets the HTTP-integration prelude's JSON of a
+	// response that has one; Body then gets only what follows it.
+	OnPrelude func(json.RawMessage)
 }
 
 // Invoke queues inv and waits until it ends, the runtime reports an init
 // error, or ctx is done.
 func (s *Server) Invoke(ctx context.Context, inv Invocation) (*Result, error) {
-	p := &pending{id: newID(), payload: inv.Payload, timeout: inv.Timeout, body: inv.Body, onChunk: inv.OnChunk, done: make(chan *Result, 1)}
+	p := &pending{id: newID(), payload: inv.Payload, timeout: inv.Timeout, body: inv.Body,
+		onChunk: inv.OnChunk, onPrelude: inv.OnPrelude, done: make(chan *Result, 1)}
 	if p.body == nil {
 		p.body = io.Discard
 	}
@@ -171,6 +212,10 @@ func (s *Server) response(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res := &Result{RequestID: p.id, Outcome: "response", ContentType: r.Header.Get("Content-Type")}
+	var split *preludeSplitter
+	if res.ContentType == PreludeContentType {
+		split = &preludeSplitter{}
+	}
 	buf := make([]byte, 256<<10)
 	for {
 		n, err := r.Body.Read(buf)
@@ -183,7 +228,17 @@ func (s *Server) response(w http.ResponseWriter, r *http.Request) {
 			if p.onChunk != nil {
 				p.onChunk(n, time.Since(p.handed))
 			}
-			if _, werr := p.body.Write(buf[:n]); werr != nil {
+			data := buf[:n]
+			if split != nil && !split.done {
+				data = split.feed(data)
+				if split.done {
+					res.Prelude = split.prelude
+					if p.onPrelude != nil {
+						p.onPrelude(split.prelude)
+					}
+				}
+			}
+			if _, werr := p.body.Write(data); werr != nil {
 				// The local reader went away; keep consuming so the runtime finishes.
 				p.body = io.Discard
 			}

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// runLocalCmd runs `bootstrap local` to its end and returns stdout, stderr
+// and the exit code.
+func runLocalCmd(t *testing.T, event string, args ...string) (string, string, int) {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "event.json")
+	if err := os.WriteFile(file, []byte(event), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bootstrapBin, append([]string{"local", "--event", file}, args...)...)
+	cmd.Dir = handlersDir(t)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "LAMBDA_TASK_ROOT=" + handlersDir(t)}
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return stdout.String(), stderr.String(), code
+}
+
+func TestLocalRunsOneEventThroughTheLoop(t *testing.T) {
+	tests := []struct {
+		name     string
+		event    string
+		args     []string
+		stdout   string
+		stderr   []string
+		exitCode int
+	}{
+		{"streamed success", "tick", []string{"--timings", "--", "./behave.sh"}, "first\nsecond\n",
+			[]string{"response, 13 bytes in 2 chunks", "6 bytes", "7 bytes"}, 0},
+		{"failure after output", "exit-after", []string{"--", "./behave.sh"}, "partial\n",
+			[]string{"failed: Runtime.ExitError", `"errorMessage":"exit status 3"`, "last words"}, 1},
+		{"failure before output", "exit-before", []string{"--", "./behave.sh"}, "",
+			[]string{"request", ": error,", "Runtime.ExitError", "exit status 4"}, 1},
+		{"deadline", "sleep", []string{"--timeout", "1s", "--", "./behave.sh"}, "started\n",
+			[]string{"Runtime.HandlerTimeout", "timed out after"}, 1},
+		{"http mode shows the prelude apart", "{}", []string{"--mode", "http", "--", "./http.sh", "status"}, "not here\n",
+			[]string{`HTTP response prelude {"statusCode":404,"headers":{"content-type":"text/plain"}}`}, 0},
+		{"missing handler", "{}", []string{"--", "./nope.sh"}, "",
+			[]string{"Runtime.HandlerNotFound", "nope.sh"}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stdout, stderr, code := runLocalCmd(t, tt.event, tt.args...)
+			if stdout != tt.stdout {
+				t.Errorf("stdout %q, want %q", stdout, tt.stdout)
+			}
+			if code != tt.exitCode {
+				t.Errorf("exit code %d, want %d", code, tt.exitCode)
+			}
+			for _, want := range tt.stderr {
+				if !strings.Contains(stderr, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, stderr)
+				}
+			}
+		})
+	}
+}

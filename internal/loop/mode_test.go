@@ -1,0 +1,173 @@
+package loop
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/iotest"
+
+	"github.com/streamstrap/streamstrap/internal/prelude"
+)
+
+// chunks is a reader that returns each of its parts from one Read, the way
+// a pipe returns each write of the handler.
+type chunks struct {
+	parts [][]byte
+	err   error // returned after the parts; io.EOF when nil
+}
+
+func (c *chunks) Read(p []byte) (int, error) {
+	if len(c.parts) == 0 {
+		if c.err != nil {
+			return 0, c.err
+		}
+		return 0, io.EOF
+	}
+	n := copy(p, c.parts[0])
+	if n == len(c.parts[0]) {
+		c.parts = c.parts[1:]
+	} else {
+		c.parts[0] = c.parts[0][n:]
+	}
+	return n, nil
+}
+
+func parts(ss ...string) *chunks {
+	c := &chunks{}
+	for _, s := range ss {
+		c.parts = append(c.parts, []byte(s))
+	}
+	return c
+}
+
+func TestRawFramer(t *testing.T) {
+	tests := []struct {
+		name    string
+		r       io.Reader
+		ct      string
+		want    Head
+		wantErr bool
+	}{
+		{"first read is the head", parts("abc", "def"), "", Head{ContentType: DefaultContentType, First: []byte("abc")}, false},
+		{"empty reads are skipped", parts("", "", "x"), "text/plain", Head{ContentType: "text/plain", First: []byte("x")}, false},
+		{"no output", parts(), "", Head{ContentType: DefaultContentType, EOF: true}, false},
+		{"read error", &chunks{err: errors.New("boom")}, "", Head{}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := RawFramer{ContentType: tt.ct}.Begin(tt.r, make([]byte, 64))
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v", err)
+			}
+			if got.ContentType != tt.want.ContentType || !bytes.Equal(got.First, tt.want.First) || got.EOF != tt.want.EOF {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestHeaderFramer(t *testing.T) {
+	prel := func(t prelude.Target, s string) string {
+		p := prelude.NewParser(t)
+		if _, done, err := p.Feed([]byte(s)); err != nil || !done {
+			panic("bad fixture")
+		}
+		b, _ := p.Prelude()
+		return string(b)
+	}
+	tests := []struct {
+		name      string
+		target    prelude.Target
+		r         io.Reader
+		wantFirst string
+		wantErr   string
+		ended     bool
+	}{
+		{"block and body in one write", prelude.FunctionURL, parts("Status: 201\r\n\r\nbody", "more"),
+			prel(prelude.FunctionURL, "Status: 201\r\n\r\n") + "body", "", false},
+		{"block split byte by byte", prelude.FunctionURL, iotest.OneByteReader(strings.NewReader("X-A: b\n\nz")),
+			prel(prelude.FunctionURL, "X-A: b\n\n"), "", false},
+		{"empty body", prelude.RESTAPI, parts("Location: /x\r\n\r\n"),
+			prel(prelude.RESTAPI, "Location: /x\r\n\r\n"), "", false},
+		{"malformed line", prelude.FunctionURL, parts("nonsense\r\n\r\n"), "", "line 1", false},
+		{"output ends inside the block", prelude.FunctionURL, parts("X-A: b\r\n"), "", "blank line", true},
+		{"no output at all", prelude.FunctionURL, parts(), "", "wrote nothing", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := HeaderFramer{Target: tt.target}.Begin(tt.r, make([]byte, 4096))
+			if tt.wantErr != "" {
+				var he *HeadError
+				if !errors.As(err, &he) || !strings.Contains(err.Error(), tt.wantErr) || he.OutputEnded != tt.ended {
+					t.Fatalf("err = %v (%+v), want a HeadError with %q, OutputEnded %v", err, he, tt.wantErr, tt.ended)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.ContentType != PreludeContentType || string(got.First) != tt.wantFirst || got.EOF {
+				t.Errorf("got %q (%s, EOF %v), want %q", got.First, got.ContentType, got.EOF, tt.wantFirst)
+			}
+		})
+	}
+}
+
+func sample(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "cgi", "testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestModesPrepare(t *testing.T) {
+	furl := &Invocation{Payload: sample(t, "function-url-get.json")}
+	rest := &Invocation{Payload: sample(t, "rest-v1-post.json")}
+	other := &Invocation{Payload: sample(t, "non-http.json")}
+	tests := []struct {
+		name      string
+		mode      Mode
+		inv       *Invocation
+		framer    Framer
+		stdinIsEv bool
+		env       string // a variable that must be set
+		wantErr   bool
+	}{
+		{"raw", RawMode{ContentType: "text/plain"}, furl, RawFramer{ContentType: "text/plain"}, true, "", false},
+		{"http on a Function URL event", HTTPMode{}, furl, HeaderFramer{Target: prelude.FunctionURL}, true, "", false},
+		{"http on a REST event", HTTPMode{}, rest, HeaderFramer{Target: prelude.RESTAPI}, true, "", false},
+		{"http on another event", HTTPMode{}, other, HeaderFramer{Target: prelude.FunctionURL}, true, "", false},
+		{"auto on a Function URL event", AutoMode{}, furl, HeaderFramer{Target: prelude.FunctionURL}, true, "", false},
+		{"auto on a REST event", AutoMode{}, rest, HeaderFramer{Target: prelude.RESTAPI}, true, "", false},
+		{"auto on another event", AutoMode{Raw: RawMode{ContentType: "a/b"}}, other, RawFramer{ContentType: "a/b"}, true, "", false},
+		{"cgi on a Function URL event", CGIMode{}, furl, HeaderFramer{Target: prelude.FunctionURL}, false, "REQUEST_METHOD=GET", false},
+		{"cgi on a REST event", CGIMode{}, rest, HeaderFramer{Target: prelude.RESTAPI}, false, "REQUEST_METHOD=POST", false},
+		{"cgi on another event", CGIMode{}, other, nil, false, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			plan, err := tt.mode.Prepare(tt.inv)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v", err)
+			}
+			if err != nil {
+				return
+			}
+			if plan.Framer != tt.framer {
+				t.Errorf("framer %#v, want %#v", plan.Framer, tt.framer)
+			}
+			if tt.stdinIsEv != bytes.Equal(plan.Stdin, tt.inv.Payload) {
+				t.Errorf("stdin is the event: %v, want %v", !tt.stdinIsEv, tt.stdinIsEv)
+			}
+			if tt.env != "" && !strings.Contains(strings.Join(plan.Env, "\n")+"\n", tt.env+"\n") {
+				t.Errorf("env lacks %q: %q", tt.env, plan.Env)
+			}
+		})
+	}
+}
