@@ -66,17 +66,21 @@ test:
 
 ## run: the shell countdown example through the real loop on a built-in local runtime
 run: $(DIST)/bootstrap
-	$(DIST)/bootstrap local --event examples/shell/countdown.event.json -- $(CURDIR)/examples/shell/countdown.sh
+	$(DIST)/bootstrap local --event examples/shell/countdown.event.json -- examples/shell/countdown.sh
 
 ## bench: the benchmarks (placeholder; extended with the issue's measurements)
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./internal/...
 
-## reproducible: build everything twice (the second time with an empty build cache) and compare
+## reproducible: build a snapshot of the sources twice, in two directories, the second
+## time with an empty build cache, and compare every binary and zip byte for byte
+REPRO_SOURCES := go.mod go.sum Makefile cmd internal
 reproducible:
 	@a=$$(mktemp -d); b=$$(mktemp -d); trap 'chmod -R u+w "$$a" "$$b"; rm -rf "$$a" "$$b"' EXIT; \
-	$(MAKE) --no-print-directory build layer DIST="$$a/dist"; \
-	GOCACHE="$$b/gocache" $(MAKE) --no-print-directory build layer DIST="$$b/dist"; \
+	mkdir -p "$$a/src" "$$b/src"; cp -R $(REPRO_SOURCES) "$$a/src/"; cp -R "$$a/src/." "$$b/src/"; \
+	stamp="VERSION=$(VERSION) COMMIT=$(COMMIT) DATE=$(DATE)"; \
+	$(MAKE) -C "$$a/src" --no-print-directory build layer DIST="$$a/dist" $$stamp; \
+	GOCACHE="$$b/gocache" $(MAKE) -C "$$b/src" --no-print-directory build layer DIST="$$b/dist" $$stamp; \
 	for f in $(ARTIFACTS); do cmp "$$a/dist/$$f" "$$b/dist/$$f"; echo "identical: $$f"; done
 
 ## image: the container image (needs a Docker engine with BuildKit)

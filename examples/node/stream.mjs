@@ -3,7 +3,8 @@
 // generates the file in /tmp (Lambda's writable scratch space; kept between
 // invocations of a warm sandbox), then streams it back, paced so you can watch it.
 //
-//   event:    {"size_kib": 1024, "pace_ms": 10}   (optional; at most 512 MiB)
+//   event:    {"size_kib": 1024, "pace_ms": 10}   (optional; at most 512 MiB; from a
+//             Function URL, ?size_kib=8192&pace_ms=5 works too)
 //   handler:  node stream.mjs
 //
 // Buffering: on Linux, Node's process.stdout is ASYNCHRONOUS when it is a pipe
@@ -54,7 +55,8 @@ async function write(chunk) {
 }
 
 async function main() {
-  const event = await readEvent();
+  let event = await readEvent();
+  if (event.queryStringParameters) event = event.queryStringParameters; // a Function URL request
   const sizeKiB = Math.max(1, Math.min(Number(event.size_kib ?? 1024), 512 * 1024));
   const paceMs = Math.max(0, Number(event.pace_ms ?? 10));
   const lines = Math.ceil((sizeKiB * 1024) / LINE);

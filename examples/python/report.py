@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """report.py: streams a generated report, one row at a time.
 
-    event:    {"title": "...", "rows": 8, "delay_ms": 150, "seed": 42}  (all optional)
+    event:    {"title": "...", "rows": 8, "delay_ms": 150, "seed": 42}  (all optional;
+              from a Function URL, ?rows=20&delay_ms=100 works too)
     handler:  python3 -u report.py
 
 Buffering: Python block-buffers stdout when it is a pipe (as it is under
@@ -23,6 +24,8 @@ REGIONS = ["north", "south", "east", "west", "central", "coast", "highlands", "i
 def main() -> int:
     raw = sys.stdin.read()
     event = json.loads(raw) if raw.strip() else {}
+    if isinstance(event.get("queryStringParameters"), dict):  # a Function URL request
+        event = event["queryStringParameters"]
     title = str(event.get("title", "Widget sales report"))
     rows = max(1, min(int(event.get("rows", 8)), 1000))
     delay = max(0, int(event.get("delay_ms", 150))) / 1000.0

@@ -1,7 +1,8 @@
 #!/bin/sh
 # countdown.sh: streams a countdown, one line every 200 ms.
 #
-#   event:    {"from": 5}      (optional, default 10, at most 100)
+#   event:    {"from": 5}      (optional, default 10, at most 100; from a Function
+#             URL, ?from=5 works too)
 #   handler:  countdown.sh
 #
 # Buffering: echo and printf in a shell write straight to stdout, so each line
@@ -11,7 +12,7 @@
 set -eu
 
 event=$(cat)
-from=$(printf '%s' "$event" | sed -n 's/.*"from"[[:space:]]*:[[:space:]]*\([0-9][0-9]*\).*/\1/p')
+from=$(printf '%s' "$event" | sed -n 's/.*"from"[[:space:]]*:[[:space:]]*"\{0,1\}\([0-9][0-9]*\).*/\1/p')
 from=${from:-10}
 [ "$from" -le 100 ] || from=100
 

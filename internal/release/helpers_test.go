@@ -85,7 +85,7 @@ func run(t testing.TB, dir string, env []string, name string, args ...string) st
 	t.Helper()
 	cmd := exec.Command(name, args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(cleanEnv(), env...)
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = &out
@@ -93,6 +93,21 @@ func run(t testing.TB, dir string, env []string, name string, args ...string) st
 		t.Fatalf("%s %s (in %s): %v\n%s", name, strings.Join(args, " "), dir, err, out.String())
 	}
 	return out.String()
+}
+
+// cleanEnv is the environment without what an outer make (`make test`)
+// passes down, so that the Makefile runs here as it would from a shell.
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		switch k {
+		case "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES":
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
 }
 
 // snapshot copies what a build needs into a new directory under parent.

@@ -1,0 +1,174 @@
+package examples_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/streamstrap/streamstrap/internal/runtimeapitest"
+)
+
+var (
+	bootstrapBin string // built once in TestMain
+	httpMode     bool   // whether this bootstrap has --mode http
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "streamstrap-examples-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bootstrapBin = filepath.Join(dir, "bootstrap")
+	build := exec.Command("go", "build", "-trimpath", "-o", bootstrapBin, "./cmd/bootstrap")
+	build.Dir = ".."
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building the bootstrap: %v\n%s", err, out)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	// Does this bootstrap have the http mode yet? Ask it to use it once.
+	probe, _ := exec.Command(bootstrapBin, "local", "--mode", "http", "--", "true").CombinedOutput()
+	httpMode = !strings.Contains(string(probe), "unknown --mode")
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// TestExamplesThroughBootstrap runs every example the way Lambda runs the
+// deployed template: the bootstrap with LAMBDA_TASK_ROOT set to the
+// example's directory and _HANDLER to the template's Handler (STREAMSTRAP_MODE
+// =http for the HTTP ones), against the strict test Runtime API.
+func TestExamplesThroughBootstrap(t *testing.T) {
+	for _, ex := range examples {
+		t.Run(ex.handler, func(t *testing.T) {
+			t.Parallel()
+			if ex.http && !httpMode {
+				t.Logf("this bootstrap has no --mode http yet: running %s in raw mode", ex.handler)
+			}
+			srv := runtimeapitest.New(t, runtimeapitest.Options{})
+			root, err := filepath.Abs(ex.dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(bootstrapBin)
+			cmd.Env = append(os.Environ(),
+				"AWS_LAMBDA_RUNTIME_API="+srv.Addr(),
+				"LAMBDA_TASK_ROOT="+root,
+				"_HANDLER="+ex.handler,
+				"TMPDIR="+t.TempDir(),
+			)
+			if ex.http && httpMode {
+				cmd.Env = append(cmd.Env, "STREAMSTRAP_MODE=http")
+			}
+			var logs bytes.Buffer
+			cmd.Stdout = &logs
+			cmd.Stderr = &logs
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			exited := make(chan error, 1)
+			go func() { exited <- cmd.Wait() }()
+			defer func() {
+				cmd.Process.Signal(syscall.SIGTERM)
+				select {
+				case err := <-exited:
+					if err != nil {
+						t.Errorf("bootstrap exited with %v after SIGTERM", err)
+					}
+				case <-time.After(5 * time.Second):
+					cmd.Process.Kill()
+					<-exited
+					t.Error("bootstrap did not exit within 5s of SIGTERM")
+				}
+				if t.Failed() {
+					t.Logf("bootstrap's log:\n%s", logs.String())
+				}
+			}()
+
+			event, err := os.ReadFile(filepath.Join(ex.dir, ex.event))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			inv, err := srv.Invoke(ctx, runtimeapitest.Event{Payload: event, Timeout: 20 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if inv.Outcome != "response" || !inv.Streaming || inv.Truncated || inv.ErrorType() != "" {
+				t.Fatalf("outcome %s, streaming %v, truncated %v, error %q; body %q", inv.Outcome, inv.Streaming, inv.Truncated, inv.ErrorType(), inv.Body)
+			}
+			if len(inv.Chunks) < 2 {
+				t.Errorf("the body came in %d chunk(s): not streamed", len(inv.Chunks))
+			} else if spread := inv.Chunks[len(inv.Chunks)-1].At.Sub(inv.Chunks[0].At); spread < time.Duration(ex.minSpreadMS)*time.Millisecond {
+				t.Errorf("the body arrived within %v, want it spread over at least %dms as written", spread, ex.minSpreadMS)
+			}
+
+			body := string(inv.Body)
+			if ex.http {
+				if httpMode {
+					body = checkPrelude(t, ex.handler, inv, body)
+				} else {
+					_, rest, ok := cutHeaderBlock(body)
+					if !ok {
+						t.Fatalf("no header block in raw output:\n%s", body)
+					}
+					body = rest
+				}
+			}
+			if err := ex.check(body, inv.RequestID); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+// checkPrelude checks a Function URL streaming response: the prelude JSON,
+// eight NUL bytes, then the body; it returns the body.
+func checkPrelude(t *testing.T, handler string, inv *runtimeapitest.Invocation, body string) string {
+	t.Helper()
+	if ct := inv.Header.Get("Content-Type"); ct != "application/vnd.awslambda.http-integration-response" {
+		t.Errorf("Content-Type %q, want application/vnd.awslambda.http-integration-response", ct)
+	}
+	prelude, rest, ok := strings.Cut(body, strings.Repeat("\x00", 8))
+	if !ok {
+		t.Fatalf("no 8-NUL separator after the prelude:\n%q", body)
+	}
+	var p struct {
+		StatusCode int               `json:"statusCode"`
+		Headers    map[string]string `json:"headers"`
+		Cookies    []string          `json:"cookies"`
+	}
+	if err := json.Unmarshal([]byte(prelude), &p); err != nil {
+		t.Fatalf("prelude %q: %v", prelude, err)
+	}
+	want := httpHeaders[handler]
+	ct := ""
+	for k, v := range p.Headers {
+		if strings.EqualFold(k, "Content-Type") {
+			ct = v
+		}
+	}
+	if p.StatusCode != 200 || ct != want.contentType {
+		t.Errorf("prelude %s: want statusCode 200, Content-Type %s", prelude, want.contentType)
+	}
+	for _, c := range want.cookies {
+		if !containsString(p.Cookies, c) {
+			t.Errorf("prelude cookies %q lack %q", p.Cookies, c)
+		}
+	}
+	if len(p.Cookies) == 0 {
+		t.Errorf("prelude %s has no cookies", prelude)
+	}
+	return rest
+}
