@@ -77,7 +77,7 @@ func Resolve(words []string, taskRoot, pathEnv string) (Command, error) {
 		// Keep the most telling reason: "permission denied" or "is a
 		// directory" for a file that exists says more than "no such
 		// file" for the candidates that do not.
-		if nf.Err == nil || (errors.Is(nf.Err, fs.ErrNotExist) && !errors.Is(err, fs.ErrNotExist)) {
+		if nf.Err == nil || (!telling(nf.Err) && telling(err)) {
 			nf.Err = err
 		}
 		return false
@@ -119,12 +119,27 @@ func Resolve(words []string, taskRoot, pathEnv string) (Command, error) {
 	}, nil
 }
 
+// errNoSearch: a directory on the way to a candidate cannot be searched.
+var errNoSearch = errors.New("a directory on the path cannot be searched")
+
+// telling reports whether a reason says something about a file that exists
+// ("permission denied", "is a directory"), which beats "no such file" and
+// unsearchable directories when the NotFoundError picks its reason.
+func telling(err error) bool {
+	return !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, errNoSearch)
+}
+
 // checkExecutable returns nil when path is a regular file the current user
 // may execute, else the bare reason (an errno such as ENOENT, EACCES or
 // EISDIR, without the path, which the NotFoundError lists anyway).
 func checkExecutable(path string) error {
 	fi, err := os.Stat(path)
 	if err != nil {
+		if errors.Is(err, fs.ErrPermission) {
+			// The file may not even exist: a directory on the way cannot be
+			// searched (a PATH entry of another user).
+			return errNoSearch
+		}
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
 			return pe.Err
