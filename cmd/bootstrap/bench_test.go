@@ -383,8 +383,9 @@ func bareCopy(b *testing.B, head, addr string, counts <-chan int64, plain bool) 
 
 // chunkedCopy times head → pipe → this process → chunked.Stream.ReadFrom →
 // loopback TCP → runtimeapitest's chunk parser (data not recorded or hashed):
-// the bootstrap's copy path and receiver without the bootstrap process.
-func chunkedCopy(b *testing.B, head string, srv *runtimeapitest.Server, client *http.Client) time.Duration {
+// the bootstrap's copy path and receiver without the bootstrap process. It
+// also returns the number of chunks received.
+func chunkedCopy(b *testing.B, head string, srv *runtimeapitest.Server, client *http.Client) (time.Duration, int) {
 	b.Helper()
 	id := srv.Enqueue(runtimeapitest.Event{Payload: []byte(`{}`)})
 	resp, err := client.Get("http://" + srv.Addr() + "/2018-06-01/runtime/invocation/next")
@@ -422,7 +423,7 @@ func chunkedCopy(b *testing.B, head string, srv *runtimeapitest.Server, client *
 	if err != nil || inv.BodySize != benchStreamSize || inv.Truncated {
 		b.Fatalf("chunked copy received: %v", err)
 	}
-	return d
+	return d, len(inv.Chunks)
 }
 
 // BenchmarkThroughput streams 1 GiB of `head -c 1073741824 /dev/zero` through
@@ -447,26 +448,95 @@ func BenchmarkThroughput(b *testing.B) {
 	b.Cleanup(client.CloseIdleConnections)
 	addr, counts := discardServer(b)
 
-	var ours, bare, plain, chunk time.Duration
+	// Wall time and CPU time (this process: receiver, and sender for the
+	// baselines; the bootstrap: sender) of each path, summed over the ops.
+	type cost struct{ wall, self, boot time.Duration }
+	var ours, bare, plain, chunk cost
+	var chunks, chunkedChunks int // chunks received: ours, and the chunked baseline's
+	timed := func(c *cost, bootPid int, run func() time.Duration) {
+		self0, boot0 := selfCPU(b), time.Duration(0)
+		if bootPid > 0 {
+			boot0 = cpuTime(b, bootPid)
+		}
+		c.wall += run()
+		c.self += selfCPU(b) - self0
+		if bootPid > 0 {
+			c.boot += cpuTime(b, bootPid) - boot0
+		}
+	}
 	b.SetBytes(benchStreamSize)
 	for b.Loop() {
-		start := time.Now()
-		invokeOK(b, srv, p, benchStreamSize)
-		ours += time.Since(start)
-
+		timed(&ours, p.Pid(), func() time.Duration {
+			start := time.Now()
+			inv := invokeOK(b, srv, p, benchStreamSize)
+			chunks += len(inv.Chunks)
+			return time.Since(start)
+		})
 		b.StopTimer()
-		bare += bareCopy(b, head, addr, counts, false)
-		plain += bareCopy(b, head, addr, counts, true)
-		chunk += chunkedCopy(b, head, srv2, client)
+		timed(&bare, 0, func() time.Duration { return bareCopy(b, head, addr, counts, false) })
+		timed(&plain, 0, func() time.Duration { return bareCopy(b, head, addr, counts, true) })
+		timed(&chunk, 0, func() time.Duration {
+			d, k := chunkedCopy(b, head, srv2, client)
+			chunkedChunks += k
+			return d
+		})
 		b.StartTimer()
 	}
-	mbps := func(d time.Duration) float64 { return float64(b.N) * benchStreamSize / 1e6 / d.Seconds() }
+	n := float64(b.N)
+	mbps := func(c cost) float64 { return n * benchStreamSize / 1e6 / c.wall.Seconds() }
 	b.ReportMetric(mbps(bare), "bare-MB/s")
 	b.ReportMetric(mbps(plain), "plain-rw-MB/s")
 	b.ReportMetric(mbps(chunk), "chunked-MB/s")
-	b.ReportMetric(bare.Seconds()/ours.Seconds(), "ratio-vs-bare")
-	b.ReportMetric(plain.Seconds()/ours.Seconds(), "ratio-vs-plain-rw")
-	b.ReportMetric(chunk.Seconds()/ours.Seconds(), "ratio-vs-chunked")
+	b.ReportMetric(bare.wall.Seconds()/ours.wall.Seconds(), "ratio-vs-bare")
+	b.ReportMetric(plain.wall.Seconds()/ours.wall.Seconds(), "ratio-vs-plain-rw")
+	b.ReportMetric(chunk.wall.Seconds()/ours.wall.Seconds(), "ratio-vs-chunked")
+	// CPU per GiB of copying (sender + receiver; the handler's own CPU is
+	// not counted): where the time goes when the two cores are the limit.
+	// bootstrap-cpu-% near 100 would mean the bootstrap itself is the
+	// bottleneck.
+	perGiB := func(d time.Duration) float64 { return ms(d) / n }
+	b.ReportMetric(perGiB(ours.self+ours.boot), "cpu-ms/GiB")
+	b.ReportMetric(perGiB(ours.boot), "bootstrap-cpu-ms/GiB")
+	b.ReportMetric(perGiB(bare.self), "bare-cpu-ms/GiB")
+	b.ReportMetric(perGiB(plain.self), "plain-rw-cpu-ms/GiB")
+	b.ReportMetric(perGiB(chunk.self), "chunked-cpu-ms/GiB")
+	b.ReportMetric(100*ours.boot.Seconds()/ours.wall.Seconds(), "bootstrap-cpu-%")
+	// Mean chunk size: each chunk is one read of the handler's pipe.
+	b.ReportMetric(n*benchStreamSize/1024/float64(chunks), "chunk-KiB")
+	b.ReportMetric(n*benchStreamSize/1024/float64(chunkedChunks), "chunked-chunk-KiB")
+}
+
+// selfCPU returns this process's user+system CPU time so far.
+func selfCPU(b *testing.B) time.Duration {
+	b.Helper()
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// cpuTime returns the user+system CPU time of a live process so far, from
+// /proc/<pid>/stat (in clock ticks, assumed 100 Hz as on every Linux port
+// Go supports).
+func cpuTime(b *testing.B, pid int) time.Duration {
+	b.Helper()
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Fields after the parenthesized command: state is field 3, utime 14, stime 15.
+	i := bytes.LastIndexByte(stat, ')')
+	f := strings.Fields(string(stat[i+1:]))
+	if i < 0 || len(f) < 13 {
+		b.Fatalf("unexpected /proc/%d/stat: %q", pid, stat)
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		b.Fatalf("unexpected /proc/%d/stat: %q", pid, stat)
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 // BenchmarkInvocationOverhead compares, invocation by invocation, the

@@ -102,6 +102,10 @@ type Process struct {
 	result   Result
 }
 
+// stdoutPipeSize is the stdout pipe's buffer: Linux's default maximum for
+// unprivileged users (/proc/sys/fs/pipe-max-size).
+const stdoutPipeSize = 1 << 20
+
 // errNoReason is recorded when Stop is called with a nil reason, so that
 // Result.Stopped still shows that Stop was called.
 var errNoReason = errors.New("no reason given")
@@ -138,6 +142,7 @@ func Start(cmd Command, opts Options) (*Process, error) {
 		closeAll()
 		return nil, err
 	}
+	growPipe(outR, stdoutPipeSize)
 	errR, errW, err := pipe("stderr")
 	if err != nil {
 		closeAll()

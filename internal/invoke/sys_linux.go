@@ -3,6 +3,7 @@
 package invoke
 
 import (
+	"os"
 	"syscall"
 	"unsafe"
 )
@@ -48,4 +49,17 @@ func pipeCapacity(fd uintptr) int {
 		return defaultPipeCapacity
 	}
 	return int(n)
+}
+
+// growPipe asks for a larger pipe buffer (F_SETPIPE_SZ). A fast handler then
+// blocks less often on a full pipe and each read of the bootstrap takes
+// more, which halves the wake-ups per byte. Failure (an unprivileged user
+// over its pipe quota) is harmless: the pipe keeps its default size.
+func growPipe(f *os.File, size int) {
+	const fSETPIPESZ = 1031 // F_SETPIPE_SZ
+	if rc, err := f.SyscallConn(); err == nil {
+		_ = rc.Control(func(fd uintptr) {
+			_, _, _ = syscall.Syscall(syscall.SYS_FCNTL, fd, fSETPIPESZ, uintptr(size))
+		})
+	}
 }

@@ -4,6 +4,7 @@ package invoke
 
 import (
 	"errors"
+	"os"
 	"syscall"
 )
 
@@ -21,3 +22,6 @@ func waitExitedNoReap(pid int) error { return errors.ErrUnsupported }
 // pipeCapacity returns the usual pipe capacity; there is no portable way to
 // ask.
 func pipeCapacity(fd uintptr) int { return defaultPipeCapacity }
+
+// growPipe is a no-op where pipes cannot be resized.
+func growPipe(f *os.File, size int) {}
