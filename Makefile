@@ -68,9 +68,12 @@ test:
 run: $(DIST)/bootstrap
 	$(DIST)/bootstrap local --event examples/shell/countdown.event.json -- examples/shell/countdown.sh
 
-## bench: the benchmarks (placeholder; extended with the issue's measurements)
+## bench: whole-process benchmarks of the real binary (time to first byte, throughput, per-invocation
+## overhead, start-up, peak RSS, binary size), each against a baseline measured in the same run,
+## then the packages' micro-benchmarks
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./internal/...
+	$(GO) test -run='^$$' -bench=. -benchtime=3x -count=1 ./cmd/bootstrap/
+	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./internal/chunked/ ./internal/invoke/ ./internal/runtimeapitest/
 
 ## reproducible: build a snapshot of the sources twice, in two directories, the second
 ## time with an empty build cache, and compare every binary and zip byte for byte
