@@ -627,3 +627,75 @@ func TestConcurrentLoops(t *testing.T) {
 		}
 	}
 }
+
+func TestNextIsALongPoll(t *testing.T) {
+	srv, p := start(t, runtimeapitest.Options{}, nil)
+	if err := srv.WaitNextCalls(ctx(t, 10*time.Second), 1); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second) // an idle function: /next just waits
+	wantSuccess(t, call(t, srv, "hello"), "hello\n")
+	if err := srv.WaitNextCalls(ctx(t, 10*time.Second), 2); err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.NextCalls(); n != 2 || p.Exited() {
+		t.Errorf("%d /next calls (want 2: no retries or timeouts while idle), exited %v", n, p.Exited())
+	}
+}
+
+func TestPostAnswersDecideWhetherTheLoopGoesOn(t *testing.T) {
+	tests := []struct {
+		name   string
+		action string // exit-before posts /error; hello posts /response
+		status int
+		fatal  bool
+	}{
+		{"/error answered 400", "exit-before", 400, false},
+		{"/error answered 403", "exit-before", 403, false},
+		{"/error answered 500", "exit-before", 500, true},
+		{"/response answered 413", "hello", 413, false},
+		{"/response answered 500", "hello", 500, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, p := start(t, runtimeapitest.Options{}, nil)
+			srv.AllowViolations()
+			id := srv.Enqueue(runtimeapitest.Event{RequestID: "answered-1", Payload: []byte(tt.action)})
+			srv.FailPost(id, tt.status)
+			if _, err := srv.Wait(ctx(t, 30*time.Second), id); err != nil {
+				t.Fatal(err)
+			}
+			if tt.fatal {
+				if code, ok := p.Wait(10 * time.Second); !ok || code == 0 {
+					t.Fatalf("a %d must make the bootstrap exit non-zero (code %d, exited %v)", tt.status, code, ok)
+				}
+				return
+			}
+			wantSuccess(t, call(t, srv, "hello"), "hello\n")
+			if !strings.Contains(p.Stderr(), "answered-1") || !strings.Contains(p.Stderr(), fmt.Sprint(tt.status)) {
+				t.Errorf("the refusal was not logged with the request id and status:\n%s", p.Stderr())
+			}
+		})
+	}
+}
+
+func TestBackPressureFromASlowRuntimeAPI(t *testing.T) {
+	srv, p := start(t, runtimeapitest.Options{}, nil)
+	srv.SetRecordData(false)
+	// Lambda's shape scaled down: a burst, then a capped rate. The handler
+	// blocks on its pipe; nothing piles up in the bootstrap.
+	srv.Throttle(1<<20, 8<<20)
+	const size = 24 << 20
+	file := filepath.Join(t.TempDir(), "out")
+	data := bytes.Repeat([]byte("back-pressure "), size/14)
+	if err := os.WriteFile(file, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	inv := call(t, srv, "cat-file "+file)
+	if inv.BodySize != int64(len(data)) || inv.BodySHA256 != sha256.Sum256(data) || inv.ErrorType() != "" {
+		t.Fatalf("received %d bytes, error %q", inv.BodySize, inv.ErrorType())
+	}
+	if hwm := peakRSS(t, p.Pid()); hwm > 40<<20 {
+		t.Errorf("peak RSS %d MiB under back-pressure", hwm>>20)
+	}
+}
