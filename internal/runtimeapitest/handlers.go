@@ -285,6 +285,19 @@ func (s *Server) handleResponse(c *conn, req *request, id string) bool {
 		return false
 	}
 	s.checkTrailers(req, b)
+	if !s.conclude(c, inv, res, failStatus) {
+		return false
+	}
+	if res.Streaming {
+		c.streamed = true
+	}
+	return true
+}
+
+// conclude records the outcome with the status the server answers (the
+// injected failStatus, else 202) and writes that answer. It reports whether
+// the connection stays usable.
+func (s *Server) conclude(c *conn, inv *invocation, res *Invocation, failStatus int) bool {
 	if failStatus != 0 {
 		res.Status = failStatus
 		s.finish(inv, res)
@@ -294,13 +307,7 @@ func (s *Server) handleResponse(c *conn, req *request, id string) bool {
 	}
 	res.Status = http.StatusAccepted
 	s.finish(inv, res)
-	if c.writeAccepted(false) != nil {
-		return false
-	}
-	if res.Streaming {
-		c.streamed = true
-	}
-	return true
+	return c.writeAccepted(false) == nil
 }
 
 // checkTrailers validates the trailer section of a complete chunked body.
@@ -382,16 +389,7 @@ func (s *Server) handleInvocationError(c *conn, req *request, id string) bool {
 	}
 	s.checkTrailers(req, b)
 	s.checkErrorRequest(req, res.Body)
-	if failStatus != 0 {
-		res.Status = failStatus
-		s.finish(inv, res)
-		t, m := genericError(failStatus)
-		c.writeError(failStatus, t, m, true)
-		return false
-	}
-	res.Status = http.StatusAccepted
-	s.finish(inv, res)
-	return c.writeAccepted(false) == nil
+	return s.conclude(c, inv, res, failStatus)
 }
 
 // handleInitError serves POST /init/error.
