@@ -132,6 +132,12 @@ func (p *Process) Pid() int { return p.cmd.Process.Pid }
 // and its handlers' stderr).
 func (p *Process) Stderr() string { return p.stderr.String() }
 
+// WaitStderr waits up to timeout for s to appear in the bootstrap's stderr,
+// which reaches the test through a pipe and may lag behind the Runtime API.
+func (p *Process) WaitStderr(s string, timeout time.Duration) bool {
+	return WaitFor(timeout, func() bool { return strings.Contains(p.Stderr(), s) })
+}
+
 // Stdout returns what the bootstrap wrote to stdout (it should write nothing).
 func (p *Process) Stdout() string { return p.stdout.String() }
 
@@ -159,13 +165,27 @@ func (p *Process) Exited() bool {
 	}
 }
 
-// OpenFDs counts the bootstrap's open file descriptors.
-func (p *Process) OpenFDs() (int, error) {
-	entries, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", p.Pid()))
+// OpenFDs counts the bootstrap's open file descriptors by kind: "pipe",
+// "socket", "anon_inode" (epoll and the like) and "file" for the rest.
+func (p *Process) OpenFDs() (map[string]int, error) {
+	dir := fmt.Sprintf("/proc/%d/fd", p.Pid())
+	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return 0, fmt.Errorf("listing fds: %w", err)
+		return nil, fmt.Errorf("listing fds: %w", err)
 	}
-	return len(entries), nil
+	kinds := make(map[string]int)
+	for _, e := range entries {
+		target, err := os.Readlink(filepath.Join(dir, e.Name()))
+		if err != nil {
+			continue // closed meanwhile
+		}
+		kind, _, found := strings.Cut(target, ":")
+		if !found || strings.HasPrefix(target, "/") {
+			kind = "file"
+		}
+		kinds[kind]++
+	}
+	return kinds, nil
 }
 
 // Threads counts the bootstrap's OS threads.
