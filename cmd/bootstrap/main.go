@@ -49,7 +49,15 @@ type exitError struct {
 	err  error
 }
 
-func (e *exitError) Error() string { return e.err.Error() }
+// Error returns the message of the error that ends the process.
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code) // already logged
+	}
+	return e.err.Error()
+}
+
+// Unwrap returns the error that ends the process.
 func (e *exitError) Unwrap() error { return e.err }
 
 func main() {

@@ -72,6 +72,7 @@ type EarlyResponseError struct {
 	Response *Response
 }
 
+// Error describes the early answer with its status and body.
 func (e *EarlyResponseError) Error() string {
 	return fmt.Sprintf("server answered %d before the request body was finished: %s",
 		e.Response.StatusCode, bytes.TrimSpace(e.Response.Body))

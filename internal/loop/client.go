@@ -57,6 +57,7 @@ type StatusError struct {
 	Body       string
 }
 
+// Error names the call, the status and the Runtime API's message.
 func (e *StatusError) Error() string {
 	return fmt.Sprintf("%s: Runtime API answered %d: %s", e.Op, e.StatusCode, e.Body)
 }

@@ -54,7 +54,10 @@ type HeadError struct {
 	OutputEnded bool
 }
 
+// Error returns the underlying problem's message.
 func (e *HeadError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the underlying problem.
 func (e *HeadError) Unwrap() error { return e.Err }
 
 // RawMode passes the event to stdin and streams stdout as the body.

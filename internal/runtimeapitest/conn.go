@@ -49,6 +49,7 @@ type request struct {
 // framingError is a malformed chunked body.
 type framingError struct{ msg string }
 
+// Error returns the framing problem.
 func (e *framingError) Error() string { return e.msg }
 
 func framingf(format string, args ...any) error {

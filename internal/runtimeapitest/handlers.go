@@ -11,6 +11,7 @@ import (
 	"time"
 )
 
+// String names the state for violation messages.
 func (st invState) String() string {
 	switch st {
 	case stQueued:
