@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -355,6 +356,18 @@ func TestOrphanHoldingStdoutDoesNotHoldTheInvocation(t *testing.T) {
 	if !bootstraptest.WaitFor(2*time.Second, func() bool { return len(p.Marked()) == 0 }) {
 		t.Errorf("the orphan survived: %v", p.Marked())
 	}
+}
+
+func TestEscapedChildIsEndedToo(t *testing.T) {
+	if _, err := exec.LookPath("setsid"); err != nil {
+		t.Skip("no setsid")
+	}
+	srv, p := start(t, runtimeapitest.Options{}, nil)
+	wantSuccess(t, call(t, srv, "escape"), "hi\n")
+	if !bootstraptest.WaitFor(2*time.Second, func() bool { return len(p.Marked()) == 0 }) {
+		t.Errorf("a child in its own session survived the invocation: %v", p.Marked())
+	}
+	wantSuccess(t, call(t, srv, "hello"), "hello\n")
 }
 
 func TestHandlerThatIgnoresALargeEvent(t *testing.T) {

@@ -67,6 +67,14 @@ func (r *pipeReader) Read(b []byte) (int, error) {
 	return r.drainRead(b)
 }
 
+// drained reports whether the drain deadline fired: something outside the
+// handler's process group still held the pipe after the handler exited.
+func (r *pipeReader) drained() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.draining
+}
+
 // startDrain clears the expired deadline, which would otherwise make every
 // read fail before looking at the pipe, and sets the drain budget.
 func (r *pipeReader) startDrain() error {

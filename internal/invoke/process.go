@@ -54,6 +54,13 @@ type Options struct {
 	// stderr may stay open (held by a process that escaped the process
 	// group); 50ms when zero or negative.
 	DrainTimeout time.Duration
+
+	// Marker, when not empty, is an entry of Env ("NAME=value") unique to
+	// this run. A process that left the handler's process group (setsid)
+	// cannot be signalled through the group; when the drain timeout shows
+	// one still holds the handler's stdout or stderr, every process whose
+	// environment still carries Marker is killed (Linux; Result.Escaped).
+	Marker string
 }
 
 // Process is one running handler, started by Start. Its methods are safe for
@@ -68,6 +75,7 @@ type Process struct {
 	drain     time.Duration
 	onStderr  func([]byte)
 	tailMax   int
+	marker    string
 
 	stdin     *os.File   // parent's write end of stdin
 	stdinOnce sync.Once  // closes stdin exactly once: the writer and Wait both try
@@ -187,6 +195,7 @@ func Start(cmd Command, opts Options) (*Process, error) {
 		drain:      opts.DrainTimeout,
 		onStderr:   opts.Stderr,
 		tailMax:    opts.StderrTail,
+		marker:     opts.Marker,
 		stdin:      inW,
 		stderrDone: make(chan struct{}),
 		exited:     make(chan struct{}),
@@ -409,6 +418,10 @@ func (p *Process) finish() {
 	}
 	<-p.stderrDone
 	p.timers.Wait()
+	escaped := 0
+	if p.marker != "" && (p.stdout.drained() || p.stderr.drained()) {
+		escaped = killMarked(p.marker)
+	}
 	_ = p.stdout.f.Close()
 	_ = p.stderr.f.Close()
 
@@ -420,6 +433,7 @@ func (p *Process) finish() {
 		Started:    p.started,
 		Duration:   p.duration,
 		StderrTail: p.tailLines(),
+		Escaped:    escaped,
 	}
 	p.mu.Unlock()
 	if p.state != nil {

@@ -756,3 +756,35 @@ func TestResultMessage(t *testing.T) {
 		}
 	}
 }
+
+func TestMarkerKillsAnEscapeeHoldingOutput(t *testing.T) {
+	if _, err := exec.LookPath("setsid"); err != nil {
+		t.Skip("no setsid")
+	}
+	marker := fmt.Sprintf("STREAMSTRAP_TEST_RUN=%d-%d", os.Getpid(), time.Now().UnixNano())
+	p := start(t, script(t, `setsid sh -c 'echo $$; exec sleep 30' & sleep 0.2; echo hi; exit 0`), Options{
+		Env:    append(testEnv(), marker),
+		Marker: marker,
+	})
+	out, err := io.ReadAll(p.Stdout())
+	r := p.Wait()
+	if err != nil || !slices.Contains(lines(out), "hi") {
+		t.Fatalf("stdout %q, %v", out, err)
+	}
+	pid := firstInt(t, out)
+	killLater(t, pid)
+	if r.Escaped != 1 || !r.Success() {
+		t.Errorf("result %+v, want one escapee killed and success", r)
+	}
+	waitGone(t, pid)
+}
+
+func TestMarkerLeavesOthersAlone(t *testing.T) {
+	// Without an escapee the drain deadline never fires and nothing is
+	// scanned or killed, whatever carries the marker.
+	marker := fmt.Sprintf("STREAMSTRAP_TEST_RUN=%d-%d", os.Getpid(), time.Now().UnixNano())
+	out, r := run(t, "echo ok", Options{Env: append(testEnv(), marker), Marker: marker})
+	if string(out) != "ok\n" || r.Escaped != 0 || !r.Success() {
+		t.Errorf("out %q result %+v", out, r)
+	}
+}

@@ -15,6 +15,7 @@ type Result struct {
 	Started    time.Time      // when the handler was started
 	Duration   time.Duration  // start to exit
 	StderrTail []string       // the last StderrTail lines of stderr, oldest first
+	Escaped    int            // processes outside the group that still held the output, killed by Marker
 
 	timeout time.Duration // Started to Deadline, for Message
 }

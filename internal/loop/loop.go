@@ -135,6 +135,9 @@ func (l *Loop) Invoke(ctx context.Context, inv *Invocation) error {
 		Deadline:  deadline,
 		KillGrace: l.cfg.KillGrace,
 		Stderr:    l.handlerLog(inv.RequestID),
+		// Every process of this invocation inherits it, even one that
+		// leaves the process group: invoke can find and end those too.
+		Marker: envRequestID + "=" + inv.RequestID,
 	})
 	if err != nil {
 		return l.postError(post, log, inv, FunctionError{Type: TypeHandlerStartFailed, Message: err.Error()})
@@ -258,6 +261,9 @@ func (l *Loop) streamFailed(log *zap.Logger, err error, res invoke.Result) error
 }
 
 func (l *Loop) checkStatus(log *zap.Logger, op string, status int, body string, res invoke.Result) error {
+	if res.Escaped > 0 {
+		log.Warn("killed processes that left the handler's process group but kept its output open", zap.Int("count", res.Escaped))
+	}
 	switch {
 	case status == http.StatusAccepted:
 		log.Info("invocation done", zap.Bool("success", res.Success()), zap.Duration("duration", res.Duration))

@@ -19,6 +19,7 @@ sleep-silent) exec sleep 30 ;;
 trap-term) trap 'echo "got TERM" >&2; exit 143' TERM; echo start; sleep 30 & wait ;;
 ignore-term) trap '' TERM; echo start; while :; do sleep 1; done ;;
 orphan) (exec sleep 30) & echo hi ;;
+escape) setsid sh -c 'exec sleep 30' & sleep 0.1; echo hi ;;
 yes) yes streamstrap-streams-bytes ;;
 cat-file) exec cat "$2" ;;
 big-then-read) head -c 1048576 /dev/zero; wc -c | tr -d ' ' ;;
