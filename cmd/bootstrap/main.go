@@ -109,10 +109,16 @@ Every flag can also be set with an environment variable STREAMSTRAP_<FLAG>
 	// the handler's own flags.
 	cmd.Flags().SetInterspersed(false)
 	addRuntimeFlags(cmd.Flags(), &opts)
+	cmd.Flags().IntVar(&opts.concurrency, "concurrency", 0,
+		"invocation loops run at once (default $AWS_LAMBDA_MAX_CONCURRENCY, else 1)")
+	// A runtime has no use for shell completion scripts.
+	cmd.CompletionOptions.DisableDefaultCmd = true
 	cmd.AddCommand(newLocalCommand())
 	return cmd
 }
 
+// addRuntimeFlags adds the flags that shape how invocations run, shared by
+// the runtime and `bootstrap local`.
 func addRuntimeFlags(fs *pflag.FlagSet, opts *options) {
 	fs.DurationVar(&opts.deadlineMargin, "deadline-margin", loop.DefaultDeadlineMargin,
 		"stop the handler this long before the invocation deadline, so its timeout can still be reported")
@@ -122,8 +128,6 @@ func addRuntimeFlags(fs *pflag.FlagSet, opts *options) {
 		"level of the bootstrap's own logs: TRACE, DEBUG, INFO, WARN, ERROR, FATAL (default $AWS_LAMBDA_LOG_LEVEL, else INFO)")
 	fs.StringVar(&opts.contentType, "content-type", loop.DefaultContentType,
 		"Content-Type of raw streamed responses")
-	fs.IntVar(&opts.concurrency, "concurrency", 0,
-		"invocation loops run at once (default $AWS_LAMBDA_MAX_CONCURRENCY, else 1)")
 	fs.StringVar(&opts.mode, "mode", "raw",
 		"how handler output becomes the response: raw (stdout is the body), http (a CGI header block, then the body),\n"+
 			"cgi (a CGI/1.1 gateway for HTTP events) or auto (http for HTTP events, raw otherwise)")
