@@ -488,8 +488,8 @@ func TestResponseStreamBrokenByTheRuntimeAPI(t *testing.T) {
 			srv, p := start(t, runtimeapitest.Options{}, nil)
 			srv.AllowViolations()
 			srv.SetRecordData(false)
+			tt.inject(srv, "broken-1") // before the event exists: no race with the bootstrap
 			id := srv.Enqueue(runtimeapitest.Event{RequestID: "broken-1", Payload: []byte("yes")})
-			tt.inject(srv, id)
 			if _, err := srv.Wait(ctx(t, 30*time.Second), id); err != nil {
 				t.Fatal(err)
 			}
@@ -686,8 +686,8 @@ func TestPostAnswersDecideWhetherTheLoopGoesOn(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv, p := start(t, runtimeapitest.Options{}, nil)
 			srv.AllowViolations()
+			srv.FailPost("answered-1", tt.status) // before the event exists: no race with the bootstrap
 			id := srv.Enqueue(runtimeapitest.Event{RequestID: "answered-1", Payload: []byte(tt.action)})
-			srv.FailPost(id, tt.status)
 			if _, err := srv.Wait(ctx(t, 30*time.Second), id); err != nil {
 				t.Fatal(err)
 			}

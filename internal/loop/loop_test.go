@@ -32,10 +32,14 @@ func handler(t *testing.T, body string) invoke.Command {
 	return cmd
 }
 
-// runLoop runs a Loop for cmd against a fresh server until the test ends.
-func runLoop(t *testing.T, cmd invoke.Command, mode Mode) (*runtimeapitest.Server, chan error, context.CancelFunc) {
+// runLoop runs a Loop for cmd against a fresh server until the test ends;
+// before, if not nil, prepares the server (faults) before the loop starts.
+func runLoop(t *testing.T, cmd invoke.Command, mode Mode, before func(*runtimeapitest.Server)) (*runtimeapitest.Server, chan error, context.CancelFunc) {
 	t.Helper()
 	srv := runtimeapitest.New(t, runtimeapitest.Options{})
+	if before != nil {
+		before(srv)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	l := New(Config{
@@ -95,7 +99,7 @@ func TestLoopOutcomes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv, _, _ := runLoop(t, handler(t, tt.script), tt.mode)
+			srv, _, _ := runLoop(t, handler(t, tt.script), tt.mode, nil)
 			inv := invokeOnce(t, srv, runtimeapitest.Event{Payload: []byte(tt.payload), Timeout: tt.timeout})
 			if inv.Outcome != tt.outcome || inv.ErrorType() != tt.errorType {
 				t.Fatalf("outcome %q type %q, want %q %q", inv.Outcome, inv.ErrorType(), tt.outcome, tt.errorType)
@@ -120,7 +124,7 @@ func TestLoopOutcomes(t *testing.T) {
 }
 
 func TestLoopShutdownFinishesTheInvocation(t *testing.T) {
-	srv, done, cancel := runLoop(t, handler(t, `echo start; exec sleep 30`), nil)
+	srv, done, cancel := runLoop(t, handler(t, `echo start; exec sleep 30`), nil, nil)
 	id := srv.Enqueue(runtimeapitest.Event{Payload: []byte("{}")})
 	if err := srv.WaitNextCalls(context.Background(), 1); err != nil {
 		t.Fatal(err)
@@ -156,15 +160,17 @@ func TestLoopFatalErrors(t *testing.T) {
 		{"next answers 500", func(s *runtimeapitest.Server) { s.FailNext(500) }, 500},
 		{"next answers 403", func(s *runtimeapitest.Server) { s.FailNext(403) }, 403},
 		{"error answers 500", func(s *runtimeapitest.Server) {
-			id := s.Enqueue(runtimeapitest.Event{RequestID: "r-500"})
-			s.FailPost(id, 500)
+			s.FailPost("r-500", 500)
+			s.Enqueue(runtimeapitest.Event{RequestID: "r-500"})
 		}, 500},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv, done, _ := runLoop(t, handler(t, `exit 9`), nil)
-			srv.AllowViolations()
-			tt.inject(srv)
+			// The faults are in place before the first /next.
+			_, done, _ := runLoop(t, handler(t, `exit 9`), nil, func(s *runtimeapitest.Server) {
+				s.AllowViolations()
+				tt.inject(s)
+			})
 			select {
 			case err := <-done:
 				var se *StatusError
