@@ -647,6 +647,11 @@ func TestConcurrentLoops(t *testing.T) {
 		// Each handler waited until all n were running at once.
 		wantSuccess(t, inv, fmt.Sprintf("%d\n", n))
 	}
+	// Each loop logs the end of its invocation after the 202; our copy of
+	// the bootstrap's stderr may lag behind.
+	if !bootstraptest.WaitFor(5*time.Second, func() bool { return strings.Count(p.Stderr(), "invocation done") == n }) {
+		t.Fatalf("expected %d end-of-invocation lines:\n%s", n, p.Stderr())
+	}
 	for _, line := range strings.Split(strings.TrimSpace(p.Stderr()), "\n") {
 		if !json.Valid([]byte(line)) {
 			t.Errorf("with concurrency, logs must be JSON: %q", line)
