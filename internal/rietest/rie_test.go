@@ -238,7 +238,7 @@ func startRIE(t *testing.T, cfg config) *emulator {
 	if err := os.Mkdir(task, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	script, err := os.ReadFile(filepath.Join("testdata", "behave.sh"))
+	script, err := os.ReadFile(filepath.Join("..", "..", "cmd", "bootstrap", "testdata", "handlers", "behave.sh"))
 	if err != nil {
 		t.Fatal(err)
 	}

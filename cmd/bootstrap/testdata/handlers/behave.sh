@@ -1,7 +1,7 @@
 #!/bin/sh
 # Test handler: the first line of the event names what to do; the rest of the
 # event stays on stdin. Each action exercises one clause of the handler
-# contract from a real process.
+# contract from a real process. The RIE tests (internal/rietest) use it too.
 IFS= read -r line || true
 set -- $line
 action=$1
@@ -21,6 +21,14 @@ ignore-term) trap '' TERM; echo start; while :; do sleep 1; done ;;
 orphan) (exec sleep 30) & echo hi ;;
 escape) setsid sh -c 'exec sleep 30' & sleep 0.1; echo hi ;;
 yes) yes streamstrap-streams-bytes ;;
+chunks)
+	# Several writes with pauses in between: a streamed, multi-chunk upload.
+	for i in 1 2 3 4 5; do echo "chunk $i"; sleep 0.2; done ;;
+big) head -c "${2:-1048576}" /dev/zero | tr '\0' x ;;
+parent)
+	# Which bootstrap process runs the handler: the same pid across
+	# invocations means the runtime was not re-initialised.
+	echo "$PPID $(readlink "/proc/$PPID/exe")" ;;
 cat-file) exec cat "$2" ;;
 big-then-read) head -c 1048576 /dev/zero; wc -c | tr -d ' ' ;;
 stderr-lines) echo plain line >&2; echo '{"level":"WARN","message":"structured"}' >&2; echo done ;;
