@@ -13,13 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamstrap/streamstrap/internal/bootstraptest"
 	"github.com/streamstrap/streamstrap/internal/runtimeapitest"
 )
 
-var (
-	bootstrapBin string // built once in TestMain
-	httpMode     bool   // whether this bootstrap has --mode http
-)
+var bootstrapBin string // built once in TestMain
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "streamstrap-examples-")
@@ -27,18 +25,12 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	bootstrapBin = filepath.Join(dir, "bootstrap")
-	build := exec.Command("go", "build", "-trimpath", "-o", bootstrapBin, "./cmd/bootstrap")
-	build.Dir = ".."
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building the bootstrap: %v\n%s", err, out)
+	bootstrapBin, err = bootstraptest.Build(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.RemoveAll(dir)
 		os.Exit(1)
 	}
-	// Does this bootstrap have the http mode yet? Ask it to use it once.
-	probe, _ := exec.Command(bootstrapBin, "local", "--mode", "http", "--", "true").CombinedOutput()
-	httpMode = !strings.Contains(string(probe), "unknown --mode")
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -52,9 +44,6 @@ func TestExamplesThroughBootstrap(t *testing.T) {
 	for _, ex := range examples {
 		t.Run(ex.handler, func(t *testing.T) {
 			t.Parallel()
-			if ex.http && !httpMode {
-				t.Logf("this bootstrap has no --mode http yet: running %s in raw mode", ex.handler)
-			}
 			srv := runtimeapitest.New(t, runtimeapitest.Options{})
 			root, err := filepath.Abs(ex.dir)
 			if err != nil {
@@ -67,7 +56,7 @@ func TestExamplesThroughBootstrap(t *testing.T) {
 				"_HANDLER="+ex.handler,
 				"TMPDIR="+t.TempDir(),
 			)
-			if ex.http && httpMode {
+			if ex.http {
 				cmd.Env = append(cmd.Env, "STREAMSTRAP_MODE=http")
 			}
 			var logs bytes.Buffer
@@ -116,15 +105,7 @@ func TestExamplesThroughBootstrap(t *testing.T) {
 
 			body := string(inv.Body)
 			if ex.http {
-				if httpMode {
-					body = checkPrelude(t, ex.handler, inv, body)
-				} else {
-					_, rest, ok := cutHeaderBlock(body)
-					if !ok {
-						t.Fatalf("no header block in raw output:\n%s", body)
-					}
-					body = rest
-				}
+				body = checkPrelude(t, ex.handler, inv, body)
 			}
 			if err := ex.check(body, inv.RequestID); err != nil {
 				t.Error(err)
