@@ -96,8 +96,7 @@ type Stream struct {
 	bufs     net.Buffers // over bufArr; WriteTo consumes it, so it is reset per write
 	written  int64
 
-	respOnce sync.Once
-	respDone chan struct{}
+	respDone chan struct{} // closed by readResponse once resp or respErr is set
 	resp     *Response
 	respErr  error
 
