@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,22 +18,7 @@ import (
 
 var bootstrapBin string // built once in TestMain
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "streamstrap-examples-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	bootstrapBin, err = bootstraptest.Build(dir)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(bootstraptest.Main(m, &bootstrapBin)) }
 
 // TestExamplesThroughBootstrap runs every example the way Lambda runs the
 // deployed template: the bootstrap with LAMBDA_TASK_ROOT set to the

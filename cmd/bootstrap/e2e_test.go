@@ -25,21 +25,7 @@ import (
 
 var bootstrapBin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "streamstrap-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	bootstrapBin, err = bootstraptest.Build(dir)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(bootstraptest.Main(m, &bootstrapBin)) }
 
 func handlersDir(t testing.TB) string {
 	t.Helper()

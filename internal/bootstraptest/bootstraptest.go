@@ -44,6 +44,23 @@ func Build(dir string) (string, error) {
 	return bin, nil
 }
 
+// Main is the TestMain of a package that runs the bootstrap: it builds the
+// binary into a temporary folder, sets *bin to its path, runs the tests,
+// removes the folder and returns the exit code for os.Exit.
+func Main(m *testing.M, bin *string) int {
+	dir, err := os.MkdirTemp("", "streamstrap-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	if *bin, err = Build(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
+}
+
 func moduleRoot() (string, error) {
 	out, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil {
