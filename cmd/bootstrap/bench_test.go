@@ -19,11 +19,9 @@ package main
 //	BenchmarkBinarySize          binary-MB (reported; MB = 10^6 bytes)
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"debug/elf"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -617,25 +615,6 @@ func BenchmarkStartup(b *testing.B) {
 	b.ReportMetric(ms(quantile(execs, 0.5)), "bare-exec-ms")
 }
 
-// vmHWM reads the peak resident set size (VmHWM) of a live process in bytes.
-func vmHWM(pid int) (int64, error) {
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	sc := bufio.NewScanner(bytes.NewReader(status))
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			if err != nil {
-				return 0, fmt.Errorf("VmHWM %q: %w", rest, err)
-			}
-			return kb << 10, nil
-		}
-	}
-	return 0, errors.New("no VmHWM in /proc/<pid>/status")
-}
-
 // BenchmarkPeakRSS starts a fresh bootstrap per op, streams 1 GiB through it
 // (`head -c` of /dev/zero) and reads its VmHWM before stopping it.
 // peak-RSS-MB is the highest over the ops; idle-RSS-MB is VmHWM at the
@@ -656,13 +635,13 @@ func BenchmarkPeakRSS(b *testing.B) {
 		if err := srv.WaitNextCalls(benchCtx(b, 30*time.Second), calls); err != nil {
 			b.Fatalf("%v; stderr:\n%s", err, p.Stderr())
 		}
-		hwm, err := vmHWM(p.Pid())
+		hwm, err := p.PeakRSS()
 		if err != nil {
 			b.Fatal(err)
 		}
 		idle = max(idle, hwm)
 		invokeOK(b, srv, p, benchStreamSize)
-		hwm, err = vmHWM(p.Pid())
+		hwm, err = p.PeakRSS()
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -219,27 +219,9 @@ func TestLargeOutputInConstantMemory(t *testing.T) {
 	if inv.BodySize != size || inv.BodySHA256 != want {
 		t.Fatalf("received %d bytes (sha %x), want %d (sha %x)", inv.BodySize, inv.BodySHA256, size, want)
 	}
-	if hwm := peakRSS(t, p.Pid()); hwm > 40<<20 {
+	if hwm, err := p.PeakRSS(); err != nil || hwm > 40<<20 {
 		t.Errorf("bootstrap peak RSS %d MiB while streaming 200 MB; want constant memory", hwm>>20)
 	}
-}
-
-// peakRSS reads VmHWM of a live process.
-func peakRSS(t *testing.T, pid int) int64 {
-	t.Helper()
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(status), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			var kb int64
-			fmt.Sscanf(strings.TrimSpace(rest), "%d", &kb)
-			return kb << 10
-		}
-	}
-	t.Fatal("no VmHWM")
-	return 0
 }
 
 func TestFailureAfterOutputEndsWithTrailers(t *testing.T) {
@@ -712,7 +694,7 @@ func TestBackPressureFromASlowRuntimeAPI(t *testing.T) {
 	if inv.BodySize != int64(len(data)) || inv.BodySHA256 != sha256.Sum256(data) || inv.ErrorType() != "" {
 		t.Fatalf("received %d bytes, error %q", inv.BodySize, inv.ErrorType())
 	}
-	if hwm := peakRSS(t, p.Pid()); hwm > 40<<20 {
+	if hwm, err := p.PeakRSS(); err != nil || hwm > 40<<20 {
 		t.Errorf("peak RSS %d MiB under back-pressure", hwm>>20)
 	}
 }

@@ -205,6 +205,24 @@ func (p *Process) OpenFDs() (map[string]int, error) {
 	return kinds, nil
 }
 
+// PeakRSS reads the bootstrap's peak resident set size (VmHWM) in bytes.
+func (p *Process) PeakRSS() (int64, error) {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.Pid()))
+	if err != nil {
+		return 0, fmt.Errorf("reading the status: %w", err)
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("VmHWM %q: %w", rest, err)
+			}
+			return kb << 10, nil
+		}
+	}
+	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", p.Pid())
+}
+
 // Threads counts the bootstrap's OS threads.
 func (p *Process) Threads() (int, error) {
 	entries, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", p.Pid()))

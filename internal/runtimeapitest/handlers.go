@@ -213,11 +213,7 @@ func (s *Server) handleResponse(c *conn, req *request, id string) bool {
 		fault = &fs[0]
 		s.postFaults[id] = fs[1:]
 	}
-	failStatus := 0
-	if fs := s.failPosts[id]; len(fs) > 0 {
-		failStatus = fs[0]
-		s.failPosts[id] = fs[1:]
-	}
+	failStatus := s.takeFailPostLocked(id)
 	s.mu.Unlock()
 
 	res := &Invocation{Outcome: "response", Header: req.header}
@@ -295,6 +291,17 @@ func (s *Server) handleResponse(c *conn, req *request, id string) bool {
 	return true
 }
 
+// takeFailPostLocked pops the next FailPost status injected for id, or 0.
+// s.mu is held.
+func (s *Server) takeFailPostLocked(id string) int {
+	fs := s.failPosts[id]
+	if len(fs) == 0 {
+		return 0
+	}
+	s.failPosts[id] = fs[1:]
+	return fs[0]
+}
+
 // conclude records the outcome with the status the server answers (the
 // injected failStatus, else 202) and writes that answer. It reports whether
 // the connection stays usable.
@@ -365,11 +372,7 @@ func (s *Server) handleInvocationError(c *conn, req *request, id string) bool {
 		return s.reject(c, req, status, errType, msg)
 	}
 	s.mu.Lock()
-	failStatus := 0
-	if fs := s.failPosts[id]; len(fs) > 0 {
-		failStatus = fs[0]
-		s.failPosts[id] = fs[1:]
-	}
+	failStatus := s.takeFailPostLocked(id)
 	s.mu.Unlock()
 
 	res := &Invocation{Outcome: "error", Header: req.header}
