@@ -160,15 +160,7 @@ func TestZips(t *testing.T) {
 				if !zf.Modified.Equal(date) {
 					t.Errorf("mtime %v, want the commit date %v", zf.Modified, date)
 				}
-				rc, err := zf.Open()
-				if err != nil {
-					t.Fatal(err)
-				}
-				content, err := io.ReadAll(rc)
-				rc.Close()
-				if err != nil {
-					t.Fatal(err)
-				}
+				content := readZipEntry(t, zf)
 				if !bytes.Equal(content, bin) {
 					t.Errorf("bootstrap in %s is not dist/linux-%s/bootstrap", name, a.goarch)
 				}
@@ -193,4 +185,19 @@ func TestVersion(t *testing.T) {
 			t.Errorf("bootstrap --version does not print %q:\n%s", want, out)
 		}
 	}
+}
+
+// readZipEntry returns the uncompressed content of one zip entry.
+func readZipEntry(t *testing.T, zf *zip.File) []byte {
+	t.Helper()
+	rc, err := zf.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	content, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return content
 }

@@ -5,7 +5,6 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -390,15 +389,7 @@ func TestTemplateLayerContent(t *testing.T) {
 			if a.lambda != arch || len(zr.File) == 0 {
 				continue
 			}
-			rc, err := zr.File[0].Open()
-			if err != nil {
-				t.Fatal(err)
-			}
-			content, err := io.ReadAll(rc)
-			rc.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
+			content := readZipEntry(t, zr.File[0])
 			checkStaticELF(t, name+" "+filepath.Base(uri), bytes.NewReader(content), a.goarch)
 		}
 		zr.Close()
