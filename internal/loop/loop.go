@@ -36,6 +36,9 @@ type API interface {
 const (
 	DefaultDeadlineMargin = 250 * time.Millisecond
 	DefaultKillGrace      = 100 * time.Millisecond
+	// DefaultResponseLimit is Lambda's documented maximum for a streamed
+	// response, 200 MB since July 2025.
+	DefaultResponseLimit = 200_000_000
 )
 
 // ErrShutdown is the reason a handler is stopped when the bootstrap is told
@@ -61,6 +64,11 @@ type Config struct {
 	Logger *zap.Logger
 	// HandlerLog receives each line of a handler's stderr.
 	HandlerLog func(requestID string, line []byte)
+	// ResponseLimit: a response body larger than this is logged as a
+	// warning, since Lambda may cut it short. Zero means
+	// DefaultResponseLimit. The body is never cut here: a local runtime or
+	// a future limit may allow more.
+	ResponseLimit int64
 }
 
 // Loop runs invocations one after another. Several Loops may share one API
@@ -84,6 +92,9 @@ func New(cfg Config) *Loop {
 	}
 	if cfg.Env == nil {
 		cfg.Env = os.Environ()
+	}
+	if cfg.ResponseLimit == 0 {
+		cfg.ResponseLimit = DefaultResponseLimit
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -172,11 +183,16 @@ func (l *Loop) Invoke(ctx context.Context, inv *Invocation) error {
 		}
 		return fmt.Errorf("opening the response for %s: %w", inv.RequestID, err)
 	}
+	var sent int64
 	if len(head.First) > 0 {
-		_, err = stream.Write(head.First)
+		var n int
+		n, err = stream.Write(head.First)
+		sent += int64(n)
 	}
 	if err == nil && !head.EOF {
-		_, err = stream.ReadFrom(proc.Stdout())
+		var n int64
+		n, err = stream.ReadFrom(proc.Stdout())
+		sent += n
 	}
 	if err != nil {
 		// The Runtime API dropped or refused the stream: stop the handler
@@ -184,7 +200,7 @@ func (l *Loop) Invoke(ctx context.Context, inv *Invocation) error {
 		proc.Stop(fmt.Errorf("response stream failed: %w", err))
 		res = proc.Wait()
 		stream.Abort()
-		return l.streamFailed(log, err, res)
+		return l.streamFailed(log, err, res, sent)
 	}
 	if !waited {
 		res = proc.Wait()
@@ -195,11 +211,15 @@ func (l *Loop) Invoke(ctx context.Context, inv *Invocation) error {
 		trailer = fe.Trailer()
 		log.Warn("handler failed after output began", zap.String("errorType", fe.Type), zap.String("error", fe.Message))
 	}
+	if sent > l.cfg.ResponseLimit {
+		log.Warn("the response is larger than Lambda's limit for streamed responses; the caller may get it cut short",
+			zap.Int64("bytes", sent), zap.Int64("limit", l.cfg.ResponseLimit))
+	}
 	resp, err := stream.Close(trailer)
 	if err != nil {
-		return l.streamFailed(log, err, res)
+		return l.streamFailed(log, err, res, sent)
 	}
-	return l.checkStatus(log, "response", resp.StatusCode, string(resp.Body), res)
+	return l.checkStatus(log, "response", resp.StatusCode, string(resp.Body), res, sent)
 }
 
 // headFailure ends a handler whose output could not start a response and
@@ -251,27 +271,29 @@ func (l *Loop) postError(ctx context.Context, log *zap.Logger, inv *Invocation, 
 // streamFailed decides whether a broken response stream ends the runtime:
 // only a 5xx from the Runtime API does. A reset, a 400, 403 or 413 is logged
 // and the loop goes on.
-func (l *Loop) streamFailed(log *zap.Logger, err error, res invoke.Result) error {
+func (l *Loop) streamFailed(log *zap.Logger, err error, res invoke.Result, sent int64) error {
 	var early *chunked.EarlyResponseError
 	if errors.As(err, &early) {
-		return l.checkStatus(log, "response", early.Response.StatusCode, string(early.Response.Body), res)
+		return l.checkStatus(log, "response", early.Response.StatusCode, string(early.Response.Body), res, sent)
 	}
-	log.Error("response stream failed; handler stopped", zap.Error(err), zap.String("handler", res.Message()))
+	log.Error("response stream failed; handler stopped", zap.Error(err), zap.String("handler", res.Message()), zap.Int64("bytes", sent))
 	return nil
 }
 
-func (l *Loop) checkStatus(log *zap.Logger, op string, status int, body string, res invoke.Result) error {
+// checkStatus logs how the Runtime API answered a response of sent body
+// bytes and returns a fatal error for a 5xx.
+func (l *Loop) checkStatus(log *zap.Logger, op string, status int, body string, res invoke.Result, sent int64) error {
 	if res.Escaped > 0 {
 		log.Warn("killed processes that left the handler's process group but kept its output open", zap.Int("count", res.Escaped))
 	}
 	switch {
 	case status == http.StatusAccepted:
-		log.Info("invocation done", zap.Bool("success", res.Success()), zap.Duration("duration", res.Duration))
+		log.Info("invocation done", zap.Bool("success", res.Success()), zap.Duration("duration", res.Duration), zap.Int64("bytes", sent))
 		return nil
 	case status >= 500:
 		return &StatusError{Op: op, StatusCode: status, Body: strings.TrimSpace(body)}
 	default:
-		log.Error("Runtime API refused the response", zap.Int("status", status), zap.String("body", strings.TrimSpace(body)))
+		log.Error("Runtime API refused the response", zap.Int("status", status), zap.String("body", strings.TrimSpace(body)), zap.Int64("bytes", sent))
 		return nil
 	}
 }
