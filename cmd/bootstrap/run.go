@@ -42,7 +42,7 @@ func runRuntime(ctx context.Context, opts options, args []string) error {
 		log.Error("cannot start", zap.Error(err))
 		return &exitError{code: 1}
 	}
-	client := loop.NewClient(addr, "streamstrap/"+version, concurrency)
+	client := loop.NewClient(addr, userAgent(), concurrency)
 	defer client.CloseIdle()
 
 	cmd, fe := resolveHandler(args)
@@ -60,6 +60,19 @@ func runRuntime(ctx context.Context, opts options, args []string) error {
 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	// Say so as the signal arrives: Lambda SIGKILLs the runtime soon after
+	// SIGTERM, and this line is how the function's log shows it came.
+	defer context.AfterFunc(ctx, func() {
+		log.Info("shutting down", zap.String("reason", context.Cause(ctx).Error()))
+	})()
+	if opts.gracefulShutdown {
+		// Not cancelled by the signal: the extension stays registered
+		// through the shutdown it exists for, as aws-lambda-go's does.
+		ext := registerShutdownExtension(context.WithoutCancel(ctx), log, addr)
+		if ext != nil {
+			defer ext.Close()
+		}
+	}
 	cfg := loop.Config{
 		API:            client,
 		Command:        cmd,
@@ -77,6 +90,32 @@ func runRuntime(ctx context.Context, opts options, args []string) error {
 	log.Debug("shut down")
 	return nil
 }
+
+// registerShutdownExtension registers the no-op extension that makes Lambda
+// send SIGTERM at shutdown, before the loops' first /next, after which the
+// Extensions API refuses registrations. A failure is not fatal: the function
+// works as well without it, and is only SIGKILLed at shutdown, as it is
+// without --graceful-shutdown; so it is logged and nil is returned.
+func registerShutdownExtension(ctx context.Context, log *zap.Logger, addr string) *loop.Extension {
+	ext, err := loop.RegisterShutdownExtension(ctx, addr, loop.ExtensionOptions{UserAgent: userAgent()})
+	if err != nil {
+		log.Warn("graceful shutdown is off: registering the shutdown extension failed; Lambda will SIGKILL the runtime at shutdown", zap.Error(err))
+		return nil
+	}
+	log.Debug("shutdown extension registered", zap.String("extensionId", ext.ID()))
+	// The event/next call never ends while the extension is registered; if
+	// it does, Lambda may stop waiting for the extension, so say so.
+	go func() {
+		<-ext.Done()
+		if err := ext.Err(); err != nil {
+			log.Warn("the shutdown extension's event/next ended", zap.Error(err))
+		}
+	}()
+	return ext
+}
+
+// userAgent names the bootstrap to the Runtime and Extensions APIs.
+func userAgent() string { return "streamstrap/" + version }
 
 // runLoops runs n loops sharing cfg; the first fatal error stops them all.
 func runLoops(ctx context.Context, cfg loop.Config, n int) error {

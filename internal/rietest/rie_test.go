@@ -205,6 +205,8 @@ type config struct {
 	// mayExit: the emulator is expected to exit on its own (an init error
 	// in managed mode), so it need not come up.
 	mayExit bool
+	// logLevel is the emulator's --log-level; empty means warn.
+	logLevel string
 }
 
 // emulator is a running aws-lambda-rie.
@@ -236,6 +238,9 @@ func startRIE(t *testing.T, cfg config) *emulator {
 	}
 	if cfg.timeout == 0 {
 		cfg.timeout = 10
+	}
+	if cfg.logLevel == "" {
+		cfg.logLevel = "warn"
 	}
 	task := filepath.Join(t.TempDir(), "task")
 	if err := os.Mkdir(task, 0o755); err != nil {
@@ -290,7 +295,7 @@ func launch(t *testing.T, cfg config, rie, bin, task string) (*emulator, error) 
 		"AWS_LAMBDA_FUNCTION_TIMEOUT=" + strconv.Itoa(cfg.timeout),
 	}
 	flags := []string{
-		"--log-level", "warn",
+		"--log-level", cfg.logLevel,
 		"--runtime-interface-emulator-address", e.invokeAddr,
 		"--runtime-api-address", e.rapiAddr,
 	}

@@ -599,6 +599,14 @@ func (s *Server) route(c *conn, req *request) bool {
 		if req.method == http.MethodPost {
 			return s.handleInitError(c, req)
 		}
+	case req.path == extPrefix+"/register":
+		if req.method == http.MethodPost {
+			return s.handleRegister(c, req)
+		}
+	case req.path == extPrefix+"/event/next":
+		if req.method == http.MethodGet {
+			return s.handleEventNext(c, req)
+		}
 	case strings.HasPrefix(req.path, inv):
 		rest := req.path[len(inv):]
 		i := strings.LastIndexByte(rest, '/')

@@ -18,6 +18,14 @@
 // to one GET /next, and each handed-out invocation takes exactly one terminal
 // POST (/response or /error). It answers 202 to a /response only after the
 // whole body and its trailers have been read.
+//
+// It also serves the two Extensions API calls a runtime makes to register a
+// no-op internal extension (see [Server.Registrations]): POST
+// /2020-01-01/extension/register, open only until the runtime's first
+// /next, and GET /2020-01-01/extension/event/next, which never answers. As in
+// Lambda, whose init phase waits for every registered extension to be ready,
+// no event is handed out before each registered extension has called
+// event/next.
 package runtimeapitest
 
 import (
@@ -265,6 +273,9 @@ type Server struct {
 	postFaults map[string][]postFault
 	failPosts  map[string][]int
 	throttle   throttle
+
+	regs           []*Registration // POST /extension/register, in order
+	registerFaults []int           // FailRegister statuses, FIFO
 }
 
 // New starts a Server listening on 127.0.0.1:0. tb.Cleanup closes it and,
@@ -542,9 +553,10 @@ func (s *Server) Invoke(ctx context.Context, ev Event) (*Invocation, error) {
 }
 
 // dispatchLocked hands queued events to waiting /next requests while the
-// concurrency limit allows. s.mu must be held.
+// concurrency limit allows and every registered extension is ready. s.mu
+// must be held.
 func (s *Server) dispatchLocked() {
-	for len(s.queue) > 0 && len(s.waiters) > 0 && s.inFlight < s.conc && !s.closed {
+	for len(s.queue) > 0 && len(s.waiters) > 0 && s.inFlight < s.conc && !s.closed && s.extensionsReadyLocked() {
 		inv := s.queue[0]
 		s.queue = s.queue[1:]
 		w := s.waiters[0]

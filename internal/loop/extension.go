@@ -1,0 +1,177 @@
+package loop
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+)
+
+// Extensions API path and headers.
+const (
+	extensionPrefix = "/2020-01-01/extension"
+
+	headerExtensionName       = "Lambda-Extension-Name"
+	headerExtensionIdentifier = "Lambda-Extension-Identifier"
+)
+
+// Defaults for ExtensionOptions.
+const (
+	DefaultExtensionName = "streamstrap"
+	// DefaultRegisterTimeout bounds the register call. The Runtime API is on
+	// loopback and answers at once; the bound only keeps a broken one from
+	// eating the 10 s init phase, since registration is optional.
+	DefaultRegisterTimeout = 2 * time.Second
+)
+
+// registerBody subscribes to no event: the extension exists only so that
+// Lambda sends the runtime SIGTERM at shutdown.
+var registerBody = []byte(`{"events":[]}`)
+
+// ExtensionOptions configures RegisterShutdownExtension.
+type ExtensionOptions struct {
+	// Name is the Lambda-Extension-Name; empty means DefaultExtensionName.
+	Name string
+	// UserAgent is sent with each request.
+	UserAgent string
+	// RegisterTimeout bounds the register call; 0 means DefaultRegisterTimeout.
+	RegisterTimeout time.Duration
+}
+
+// Extension is a registered no-op internal extension. Lambda sends the
+// runtime SIGTERM at shutdown only when some extension is registered, and
+// SIGKILLs it otherwise; this one subscribes to nothing and waits in
+// event/next, which never answers, in the background.
+type Extension struct {
+	id     string
+	http   *http.Client
+	cancel context.CancelFunc
+	done   chan struct{}
+	err    error // why event/next ended; written before done is closed
+}
+
+// RegisterShutdownExtension registers a no-op internal extension with the
+// Extensions API at addr (host:port, AWS_LAMBDA_RUNTIME_API) and starts its
+// one GET event/next in a goroutine, which ends when ctx is cancelled or
+// Close is called. It must be called before the runtime's first /next: the
+// API closes registration then. A non-2xx answer is a *StatusError.
+func RegisterShutdownExtension(ctx context.Context, addr string, opts ExtensionOptions) (*Extension, error) {
+	if opts.Name == "" {
+		opts.Name = DefaultExtensionName
+	}
+	if opts.RegisterTimeout <= 0 {
+		opts.RegisterTimeout = DefaultRegisterTimeout
+	}
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	// Its own transport: event/next holds a connection for the life of the
+	// process, and the runtime's client must not count it against its
+	// idle-connection pool. No keep-alive probes, as in NewClient: the
+	// environment is frozen between invocations.
+	tr := &http.Transport{
+		DialContext:        (&net.Dialer{KeepAlive: -1}).DialContext,
+		DisableCompression: true,
+		Protocols:          &protocols,
+	}
+	e := &Extension{http: &http.Client{Transport: tr}, done: make(chan struct{})}
+	id, err := e.register(ctx, "http://"+addr+extensionPrefix+"/register", opts)
+	if err != nil {
+		tr.CloseIdleConnections()
+		return nil, err
+	}
+	e.id = id
+	ctx, e.cancel = context.WithCancel(ctx)
+	go e.waitNext(ctx, "http://"+addr+extensionPrefix+"/event/next", opts.UserAgent)
+	return e, nil
+}
+
+// register makes the register call and returns the extension's identifier.
+func (e *Extension) register(ctx context.Context, url string, opts ExtensionOptions) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, opts.RegisterTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(registerBody))
+	if err != nil {
+		return "", fmt.Errorf("extension register: %w", err)
+	}
+	req.Header.Set("User-Agent", opts.UserAgent)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(headerExtensionName, opts.Name)
+	resp, err := e.http.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("extension register: %w", err)
+	}
+	defer resp.Body.Close()
+	// The body only repeats the function's name, version and handler.
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return "", fmt.Errorf("extension register: reading the answer: %w", err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return "", &StatusError{Op: "extension register", StatusCode: resp.StatusCode, Body: string(bytes.TrimSpace(body))}
+	}
+	id := resp.Header.Get(headerExtensionIdentifier)
+	if id == "" {
+		return "", errors.New("extension register: the answer has no " + headerExtensionIdentifier + " header")
+	}
+	return id, nil
+}
+
+// waitNext makes the extension's one event/next call. For an extension
+// without events it does not return until the process ends; the call is
+// what tells Lambda the extension has finished its init.
+func (e *Extension) waitNext(ctx context.Context, url, userAgent string) {
+	defer close(e.done)
+	defer e.http.CloseIdleConnections()
+	err := e.next(ctx, url, userAgent)
+	if ctx.Err() == nil {
+		e.err = err
+	}
+}
+
+func (e *Extension) next(ctx context.Context, url, userAgent string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return fmt.Errorf("extension event/next: %w", err)
+	}
+	req.Header.Set("User-Agent", userAgent)
+	req.Header.Set(headerExtensionIdentifier, e.id)
+	resp, err := e.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("extension event/next: %w", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode != http.StatusOK {
+		return &StatusError{Op: "extension event/next", StatusCode: resp.StatusCode, Body: string(bytes.TrimSpace(body))}
+	}
+	return fmt.Errorf("extension event/next: unexpected event %.200q", body)
+}
+
+// ID is the Lambda-Extension-Identifier the API gave the extension.
+func (e *Extension) ID() string { return e.id }
+
+// Done is closed when the background event/next call has ended: after Close,
+// when the context given to RegisterShutdownExtension ends, or when the API
+// answered it or dropped its connection.
+func (e *Extension) Done() <-chan struct{} { return e.done }
+
+// Err returns why event/next ended once Done is closed: nil when Close or the
+// context ended it, else the failure or the unexpected answer.
+func (e *Extension) Err() error {
+	select {
+	case <-e.done:
+		return e.err
+	default:
+		return nil
+	}
+}
+
+// Close stops the event/next call and waits for its goroutine to end.
+func (e *Extension) Close() {
+	e.cancel()
+	<-e.done
+}
