@@ -41,6 +41,7 @@ type options struct {
 	contentType    string
 	concurrency    int
 	mode           string
+	preflight      bool
 	// gracefulShutdown registers a no-op extension so that Lambda sends
 	// SIGTERM at shutdown; runtime only, `bootstrap local` has no shutdown.
 	gracefulShutdown bool
@@ -137,6 +138,9 @@ func addRuntimeFlags(fs *pflag.FlagSet, opts *options) {
 	fs.StringVar(&opts.mode, "mode", "raw",
 		"how handler output becomes the response: raw (stdout is the body), http (a CGI header block, then the body),\n"+
 			"cgi (a CGI/1.1 gateway for HTTP events) or auto (http for HTTP events, raw otherwise)")
+	fs.BoolVar(&opts.preflight, "preflight", true,
+		"check at start that the handler can run here (a #! line with CRLF or a missing interpreter,\n"+
+			"a binary for another architecture or libc) and report an init error that says why")
 }
 
 // applyEnv sets every flag not given on the command line from its

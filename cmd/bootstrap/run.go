@@ -45,7 +45,7 @@ func runRuntime(ctx context.Context, opts options, args []string) error {
 	client := loop.NewClient(addr, userAgent(), concurrency)
 	defer client.CloseIdle()
 
-	cmd, fe := resolveHandler(args)
+	cmd, fe := resolveHandler(args, opts.preflight)
 	if fe != nil {
 		log.Error("cannot start the handler", zap.String("errorType", fe.Type), zap.String("error", fe.Message))
 		if err := client.PostInitError(ctx, *fe); err != nil {
@@ -168,8 +168,9 @@ func newLogger(format logging.Format, level string) (*logging.Sink, *zap.Logger,
 }
 
 // resolveHandler finds the handler from the words after "--", else from
-// _HANDLER, relative to LAMBDA_TASK_ROOT. A failure is an init error.
-func resolveHandler(args []string) (invoke.Command, *loop.FunctionError) {
+// _HANDLER, relative to LAMBDA_TASK_ROOT, and with preflight checks that it
+// can be executed here. A failure is an init error.
+func resolveHandler(args []string, preflight bool) (invoke.Command, *loop.FunctionError) {
 	words := args
 	if len(words) == 0 {
 		h := os.Getenv("_HANDLER")
@@ -186,6 +187,13 @@ func resolveHandler(args []string) (invoke.Command, *loop.FunctionError) {
 	cmd, err := invoke.Resolve(words, os.Getenv("LAMBDA_TASK_ROOT"), os.Getenv("PATH"))
 	if err != nil {
 		return invoke.Command{}, &loop.FunctionError{Type: loop.TypeHandlerNotFound, Message: err.Error()}
+	}
+	if preflight {
+		// Once, at init: otherwise every invocation would fail with an
+		// errno ("no such file or directory" for a file that exists).
+		if err := invoke.Preflight(cmd, os.Getenv("PATH")); err != nil {
+			return invoke.Command{}, &loop.FunctionError{Type: loop.TypeInvalidEntrypoint, Message: err.Error()}
+		}
 	}
 	return cmd, nil
 }

@@ -20,8 +20,13 @@ const (
 	// TypeMalformedHandlerName: the handler string cannot be split into words.
 	TypeMalformedHandlerName = "Runtime.MalformedHandlerName"
 	// TypeHandlerStartFailed: the handler exists but could not be started
-	// (e.g. a wrong-architecture binary or a bad interpreter line).
+	// for an invocation (e.g. it was changed or removed after init).
 	TypeHandlerStartFailed = "Runtime.HandlerStartFailed"
+	// TypeInvalidEntrypoint: the handler exists but cannot run here (a #!
+	// line with CRLF or a missing interpreter, a binary for another
+	// architecture or libc), found at init. Lambda uses the same name for a
+	// container image whose entrypoint cannot be executed.
+	TypeInvalidEntrypoint = "Runtime.InvalidEntrypoint"
 	// TypeShutdown: the bootstrap was told to stop mid-invocation.
 	TypeShutdown = "Runtime.Shutdown"
 	// TypeInvalidHeaderBlock: in an HTTP mode the handler's header block is
