@@ -381,28 +381,42 @@ func TestMissingHandlerIsAnInitError(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := runtimeapitest.New(t, runtimeapitest.Options{})
 			p := bootstraptest.Start(t, bootstrapBin, bootstraptest.Options{RuntimeAPI: srv.Addr(), Args: tt.args, TaskRoot: handlersDir(t), Env: tt.env})
-			code, ok := p.Wait(10 * time.Second)
-			if !ok || code == 0 {
-				t.Fatalf("bootstrap still running or exited 0 (code %d)", code)
-			}
-			errs := srv.InitErrors()
-			if len(errs) != 1 {
-				t.Fatalf("%d init errors, want 1", len(errs))
-			}
-			if typ := errs[0].Header.Get("Lambda-Runtime-Function-Error-Type"); typ != tt.typ {
-				t.Errorf("type %q, want %q", typ, tt.typ)
-			}
-			var doc map[string]any
-			if err := json.Unmarshal(errs[0].Body, &doc); err != nil || !strings.Contains(fmt.Sprint(doc["errorMessage"]), tt.want) {
-				t.Errorf("init error %s lacks %q", errs[0].Body, tt.want)
-			}
-			if srv.NextCalls() != 0 {
-				t.Errorf("/next was called %d times after an init error", srv.NextCalls())
-			}
-			if !strings.Contains(p.Stderr(), tt.want) {
-				t.Errorf("stderr does not name the problem:\n%s", p.Stderr())
-			}
+			wantInitError(t, srv, p, tt.typ, tt.want)
 		})
+	}
+}
+
+// wantInitError checks that the bootstrap reported one init error of type
+// typ, whose message and log line both carry each of want, then exited
+// non-zero without asking for an event.
+func wantInitError(t *testing.T, srv *runtimeapitest.Server, p *bootstraptest.Process, typ string, want ...string) {
+	t.Helper()
+	code, ok := p.Wait(10 * time.Second)
+	if !ok || code == 0 {
+		t.Fatalf("bootstrap still running or exited 0 (code %d)", code)
+	}
+	errs := srv.InitErrors()
+	if len(errs) != 1 {
+		t.Fatalf("%d init errors, want 1", len(errs))
+	}
+	if got := errs[0].Header.Get("Lambda-Runtime-Function-Error-Type"); got != typ {
+		t.Errorf("type %q, want %q", got, typ)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(errs[0].Body, &doc); err != nil {
+		t.Fatalf("init error body %q: %v", errs[0].Body, err)
+	}
+	msg := fmt.Sprint(doc["errorMessage"])
+	for _, w := range want {
+		if !strings.Contains(msg, w) {
+			t.Errorf("message %q lacks %q", msg, w)
+		}
+		if !strings.Contains(p.Stderr(), w) {
+			t.Errorf("log lacks %q:\n%s", w, p.Stderr())
+		}
+	}
+	if srv.NextCalls() != 0 {
+		t.Errorf("/next was called %d times after an init error", srv.NextCalls())
 	}
 }
 
@@ -479,33 +493,48 @@ func TestResponseStreamBrokenByTheRuntimeAPI(t *testing.T) {
 	}
 }
 
+// TestSIGTERMFinishesTheInvocationAndExits: the handler's group gets
+// SIGTERM, the in-flight response ends as Runtime.Shutdown, and the
+// bootstrap exits 0 at once, saying why. --graceful-shutdown (the extension
+// that makes Lambda send that SIGTERM) changes none of it.
 func TestSIGTERMFinishesTheInvocationAndExits(t *testing.T) {
-	srv, p := start(t, runtimeapitest.Options{}, nil)
-	id := srv.Enqueue(runtimeapitest.Event{Payload: []byte("trap-term")})
-	// Wait until the handler has written its first line.
-	if !bootstraptest.WaitFor(10*time.Second, func() bool { return len(p.Marked()) > 0 }) {
-		t.Fatal("handler did not start")
-	}
-	time.Sleep(200 * time.Millisecond)
-	if err := p.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	code, ok := p.Wait(5 * time.Second)
-	if !ok || code != 0 {
-		t.Fatalf("bootstrap exit %d (exited %v), want a prompt 0", code, ok)
-	}
-	inv, err := srv.Wait(ctx(t, 5*time.Second), id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if inv.Outcome != "response" || string(inv.Body) != "start\n" || inv.ErrorType() != "Runtime.Shutdown" || inv.Truncated {
-		t.Errorf("outcome %q body %q error %q truncated %v", inv.Outcome, inv.Body, inv.ErrorType(), inv.Truncated)
-	}
-	if !strings.Contains(p.Stderr(), "got TERM") {
-		t.Errorf("the handler did not get SIGTERM:\n%s", p.Stderr())
-	}
-	if left := p.Marked(); len(left) > 0 {
-		t.Errorf("processes left behind: %v", left)
+	for _, graceful := range []bool{false, true} {
+		t.Run(fmt.Sprintf("graceful-shutdown=%v", graceful), func(t *testing.T) {
+			srv, p := start(t, runtimeapitest.Options{}, nil, fmt.Sprintf("--graceful-shutdown=%v", graceful), "--", "./behave.sh")
+			id := srv.Enqueue(runtimeapitest.Event{Payload: []byte("trap-term")})
+			// Wait until the handler has written its first line.
+			if !bootstraptest.WaitFor(10*time.Second, func() bool { return len(p.Marked()) > 0 }) {
+				t.Fatal("handler did not start")
+			}
+			time.Sleep(200 * time.Millisecond)
+			if err := p.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			code, ok := p.Wait(5 * time.Second)
+			if !ok || code != 0 {
+				t.Fatalf("bootstrap exit %d (exited %v), want a prompt 0", code, ok)
+			}
+			inv, err := srv.Wait(ctx(t, 5*time.Second), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if inv.Outcome != "response" || string(inv.Body) != "start\n" || inv.ErrorType() != "Runtime.Shutdown" || inv.Truncated {
+				t.Errorf("outcome %q body %q error %q truncated %v", inv.Outcome, inv.Body, inv.ErrorType(), inv.Truncated)
+			}
+			for _, want := range []string{"got TERM", "shutting down", "terminated signal received"} {
+				if !strings.Contains(p.Stderr(), want) {
+					t.Errorf("stderr lacks %q:\n%s", want, p.Stderr())
+				}
+			}
+			if left := p.Marked(); len(left) > 0 {
+				t.Errorf("processes left behind: %v", left)
+			}
+			if graceful {
+				wantRegisteredInTime(t, srv)
+			} else if regs := srv.Registrations(); len(regs) != 0 {
+				t.Errorf("registered without graceful shutdown: %+v", regs)
+			}
+		})
 	}
 }
 

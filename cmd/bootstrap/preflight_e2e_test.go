@@ -3,15 +3,12 @@ package main
 import (
 	"debug/elf"
 	"encoding/binary"
-	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/streamstrap/streamstrap/internal/bootstraptest"
 	"github.com/streamstrap/streamstrap/internal/runtimeapitest"
@@ -66,33 +63,7 @@ func TestUnrunnableHandlerIsAnInitErrorThatSaysWhy(t *testing.T) {
 			p := bootstraptest.Start(t, bootstrapBin, bootstraptest.Options{
 				RuntimeAPI: srv.Addr(), Args: []string{"--", tt.handler}, TaskRoot: taskRoot,
 			})
-			code, ok := p.Wait(10 * time.Second)
-			if !ok || code == 0 {
-				t.Fatalf("bootstrap still running or exited 0 (code %d)", code)
-			}
-			errs := srv.InitErrors()
-			if len(errs) != 1 {
-				t.Fatalf("%d init errors, want 1", len(errs))
-			}
-			if typ := errs[0].Header.Get("Lambda-Runtime-Function-Error-Type"); typ != "Runtime.InvalidEntrypoint" {
-				t.Errorf("type %q, want Runtime.InvalidEntrypoint", typ)
-			}
-			var doc map[string]any
-			if err := json.Unmarshal(errs[0].Body, &doc); err != nil {
-				t.Fatalf("init error body %q: %v", errs[0].Body, err)
-			}
-			msg := fmt.Sprint(doc["errorMessage"])
-			for _, w := range tt.want {
-				if !strings.Contains(msg, w) {
-					t.Errorf("message %q lacks %q", msg, w)
-				}
-				if !strings.Contains(p.Stderr(), w) {
-					t.Errorf("log lacks %q:\n%s", w, p.Stderr())
-				}
-			}
-			if srv.NextCalls() != 0 {
-				t.Errorf("/next was called %d times after an init error", srv.NextCalls())
-			}
+			wantInitError(t, srv, p, "Runtime.InvalidEntrypoint", tt.want...)
 		})
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -81,41 +80,6 @@ func TestGracefulShutdownInvalidEnvironment(t *testing.T) {
 	code, ok := p.Wait(10 * time.Second)
 	if !ok || code != 2 || !strings.Contains(p.Stderr(), `STREAMSTRAP_GRACEFUL_SHUTDOWN="sometimes"`) {
 		t.Fatalf("exit %d (exited %v), want 2 naming the variable; stderr:\n%s", code, ok, p.Stderr())
-	}
-}
-
-// TestSIGTERMWithGracefulShutdown: the registration does not change what
-// SIGTERM does: the handler's group gets SIGTERM, the in-flight response
-// ends as Runtime.Shutdown, and the bootstrap exits 0 at once, saying why.
-func TestSIGTERMWithGracefulShutdown(t *testing.T) {
-	srv, p := start(t, runtimeapitest.Options{}, nil, "--graceful-shutdown", "--", "./behave.sh")
-	id := srv.Enqueue(runtimeapitest.Event{Payload: []byte("trap-term")})
-	if !bootstraptest.WaitFor(10*time.Second, func() bool { return len(p.Marked()) > 0 }) {
-		t.Fatal("handler did not start")
-	}
-	time.Sleep(200 * time.Millisecond) // until it has written its first line
-	if err := p.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	code, ok := p.Wait(5 * time.Second)
-	if !ok || code != 0 {
-		t.Fatalf("bootstrap exit %d (exited %v), want a prompt 0", code, ok)
-	}
-	inv, err := srv.Wait(ctx(t, 5*time.Second), id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if inv.Outcome != "response" || string(inv.Body) != "start\n" || inv.ErrorType() != "Runtime.Shutdown" || inv.Truncated {
-		t.Errorf("outcome %q body %q error %q truncated %v", inv.Outcome, inv.Body, inv.ErrorType(), inv.Truncated)
-	}
-	wantRegisteredInTime(t, srv)
-	for _, want := range []string{"got TERM", "shutting down", "terminated signal received"} {
-		if !strings.Contains(p.Stderr(), want) {
-			t.Errorf("stderr lacks %q:\n%s", want, p.Stderr())
-		}
-	}
-	if left := p.Marked(); len(left) > 0 {
-		t.Errorf("processes left behind: %v", left)
 	}
 }
 

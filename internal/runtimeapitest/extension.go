@@ -92,16 +92,8 @@ func (s *Server) extensionsReadyLocked() bool {
 // the real API, it may subscribe to INVOKE but not to SHUTDOWN. The server
 // never delivers an event: it models no-op extensions only.
 func (s *Server) handleRegister(c *conn, req *request) bool {
-	b := newBody(true)
-	err := c.readBody(req, b)
-	b.fill(&Invocation{}) // stops the hashing goroutine
-	var fe *framingError
-	if errors.As(err, &fe) {
-		s.violationf("%s: malformed body: %s", req.desc, fe.msg)
-		c.writeError(http.StatusBadRequest, "InvalidChunkedEncoding", fe.msg, true)
-		return false
-	}
-	if err != nil {
+	b, ok := s.readWholeBody(c, req)
+	if !ok {
 		return false
 	}
 	reg := &Registration{

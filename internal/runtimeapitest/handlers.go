@@ -396,6 +396,23 @@ func (s *Server) handleInvocationError(c *conn, req *request, id string) bool {
 	return s.conclude(c, inv, res, failStatus)
 }
 
+// readWholeBody reads the small body of a request that belongs to no
+// invocation (an init error, an extension's registration). A framing
+// mistake is a violation answered 400; ok is false when the connection is
+// done for.
+func (s *Server) readWholeBody(c *conn, req *request) (b *body, ok bool) {
+	b = newBody(true)
+	err := c.readBody(req, b)
+	b.fill(&Invocation{}) // stops the hashing goroutine
+	var fe *framingError
+	if errors.As(err, &fe) {
+		s.violationf("%s: malformed body: %s", req.desc, fe.msg)
+		c.writeError(http.StatusBadRequest, "InvalidChunkedEncoding", fe.msg, true)
+		return b, false
+	}
+	return b, err == nil
+}
+
 // handleInitError serves POST /init/error.
 func (s *Server) handleInitError(c *conn, req *request) bool {
 	s.mu.Lock()
@@ -405,16 +422,8 @@ func (s *Server) handleInitError(c *conn, req *request) bool {
 		return s.reject(c, req, http.StatusForbidden, "InvalidStateTransition",
 			fmt.Sprintf("State transition from Ready to InitError failed: /init/error after %d /next call(s)", calls))
 	}
-	b := newBody(true)
-	err := c.readBody(req, b)
-	b.fill(&Invocation{}) // stops the hashing goroutine
-	var fe *framingError
-	if errors.As(err, &fe) {
-		s.violationf("%s: malformed body: %s", req.desc, fe.msg)
-		c.writeError(http.StatusBadRequest, "InvalidChunkedEncoding", fe.msg, true)
-		return false
-	}
-	if err != nil {
+	b, ok := s.readWholeBody(c, req)
+	if !ok {
 		return false
 	}
 	s.checkTrailers(req, b)
