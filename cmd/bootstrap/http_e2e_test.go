@@ -93,6 +93,10 @@ func TestHTTPModePrelude(t *testing.T) {
 		{"redirect with an empty body", "redirect", "function-url-get.json",
 			preludeJSON{StatusCode: 302, Headers: map[string]string{"location": "https://example.com/new"}}, ""},
 		{"204 with no body", "no-content", "function-url-get.json", preludeJSON{StatusCode: 204}, ""},
+		// The body comes 0.2 s after the block; the prelude waits for it.
+		{"no Content-Type: sniffed from the body", "no-type", "function-url-get.json",
+			preludeJSON{StatusCode: 200, Headers: map[string]string{"content-type": "text/html; charset=utf-8", "x-a": "b"}},
+			"<!DOCTYPE html>\n<h1>hi</h1>\n"},
 		{"non-HTTP event still gets a prelude in http mode", "status", "non-http.json",
 			preludeJSON{StatusCode: 404, Headers: map[string]string{"content-type": "text/plain"}}, "not here\n"},
 	}

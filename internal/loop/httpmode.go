@@ -3,6 +3,7 @@ package loop
 import (
 	"fmt"
 	"io"
+	"net/http"
 
 	"github.com/streamstrap/streamstrap/internal/cgi"
 	"github.com/streamstrap/streamstrap/internal/prelude"
@@ -79,13 +80,7 @@ func (f HeaderFramer) Begin(stdout io.Reader, buf []byte) (Head, error) {
 				return Head{}, &HeadError{Err: fmt.Errorf("invalid header block: %w", perr)}
 			}
 			if done {
-				pre, perr := p.Prelude()
-				if perr != nil {
-					return Head{}, &HeadError{Err: fmt.Errorf("invalid header block: %w", perr)}
-				}
-				first := make([]byte, 0, len(pre)+len(rest))
-				first = append(append(first, pre...), rest...)
-				return Head{ContentType: PreludeContentType, First: first}, nil
+				return f.head(p.Response(), stdout, buf, rest)
 			}
 		}
 		if err == io.EOF {
@@ -97,6 +92,57 @@ func (f HeaderFramer) Begin(stdout io.Reader, buf []byte) (Head, error) {
 		}
 		if err != nil {
 			return Head{}, fmt.Errorf("reading handler output: %w", err)
+		}
+	}
+}
+
+// head builds the start of the response once the header block is complete:
+// the prelude, then the body bytes that came with the block. A response
+// that may have a body but names no Content-Type gets one sniffed from its
+// first body bytes, as Go's net/http does: without it a Function URL labels
+// every body application/json. Those bytes are waited for only then.
+func (f HeaderFramer) head(resp prelude.Response, stdout io.Reader, buf, rest []byte) (Head, error) {
+	eof := false
+	if len(resp.Values("content-type")) == 0 && bodyAllowed(resp.StatusCode) {
+		if len(rest) == 0 {
+			var err error
+			rest, eof, err = readSome(stdout, buf)
+			if err != nil {
+				return Head{}, err
+			}
+		}
+		if len(rest) > 0 {
+			resp.Header = append(resp.Header[:len(resp.Header):len(resp.Header)],
+				prelude.Field{Name: "content-type", Value: http.DetectContentType(rest)})
+		}
+	}
+	pre, err := prelude.Encode(resp, f.Target)
+	if err != nil {
+		return Head{}, &HeadError{Err: fmt.Errorf("invalid header block: %w", err)}
+	}
+	first := make([]byte, 0, len(pre)+len(rest))
+	first = append(append(first, pre...), rest...)
+	return Head{ContentType: PreludeContentType, First: first, EOF: eof}, nil
+}
+
+// bodyAllowed reports whether a response with this status may carry a body
+// (RFC 9110 §6.4.1).
+func bodyAllowed(status int) bool {
+	return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
+}
+
+// readSome reads from r into buf until it gets data or the end of output.
+func readSome(r io.Reader, buf []byte) (data []byte, eof bool, err error) {
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			return buf[:n], false, nil
+		}
+		if err == io.EOF {
+			return nil, true, nil
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("reading handler output: %w", err)
 		}
 	}
 }

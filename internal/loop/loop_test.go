@@ -91,7 +91,7 @@ func TestLoopOutcomes(t *testing.T) {
 		{"failure before output", `echo why >&2; exit 4`, nil, "", 0, "error", "", TypeExitError, "exit status 4"},
 		{"deadline after output", `echo started; exec sleep 30`, nil, "", time.Second, "response", "started\n", TypeHandlerTimeout, "timed out after"},
 		{"deadline before output", `exec sleep 30`, nil, "", time.Second, "error", "", TypeHandlerTimeout, "timed out after"},
-		{"http prelude", `printf 'Status: 201\r\n\r\nhi'`, HTTPMode{}, "{}", 0, "response", "{\"statusCode\":201}\x00\x00\x00\x00\x00\x00\x00\x00hi", "", ""},
+		{"http prelude", `printf 'Status: 201\r\nContent-Type: a/b\r\n\r\nhi'`, HTTPMode{}, "{}", 0, "response", "{\"statusCode\":201,\"headers\":{\"content-type\":\"a/b\"}}\x00\x00\x00\x00\x00\x00\x00\x00hi", "", ""},
 		{"malformed header block", `printf 'oops\r\n\r\n'; sleep 5`, HTTPMode{}, "{}", 0, "error", "", TypeInvalidHeaderBlock, "line 1"},
 		{"unfinished header block", `printf 'X-A: b\r\n'`, HTTPMode{}, "{}", 0, "error", "", TypeInvalidHeaderBlock, "blank line"},
 		{"crash inside the header block", `printf 'X-A: b\r\n'; exit 7`, HTTPMode{}, "{}", 0, "error", "", TypeExitError, "exit status 7"},

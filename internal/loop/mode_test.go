@@ -79,23 +79,39 @@ func TestHeaderFramer(t *testing.T) {
 		b, _ := p.Prelude()
 		return string(b)
 	}
+	const nul8 = "\x00\x00\x00\x00\x00\x00\x00\x00"
 	tests := []struct {
 		name      string
 		target    prelude.Target
 		r         io.Reader
 		wantFirst string
+		wantEOF   bool
 		wantErr   string
 		ended     bool
 	}{
-		{"block and body in one write", prelude.FunctionURL, parts("Status: 201\r\n\r\nbody", "more"),
-			prel(prelude.FunctionURL, "Status: 201\r\n\r\n") + "body", "", false},
-		{"block split byte by byte", prelude.FunctionURL, iotest.OneByteReader(strings.NewReader("X-A: b\n\nz")),
-			prel(prelude.FunctionURL, "X-A: b\n\n"), "", false},
+		{"block and body in one write", prelude.FunctionURL, parts("Status: 201\r\nContent-Type: a/b\r\n\r\nbody", "more"),
+			prel(prelude.FunctionURL, "Status: 201\r\nContent-Type: a/b\r\n\r\n") + "body", false, "", false},
+		{"block split byte by byte", prelude.FunctionURL, iotest.OneByteReader(strings.NewReader("X-A: b\nContent-Type: a/b\n\nz")),
+			prel(prelude.FunctionURL, "X-A: b\nContent-Type: a/b\n\n"), false, "", false},
 		{"empty body", prelude.RESTAPI, parts("Location: /x\r\n\r\n"),
-			prel(prelude.RESTAPI, "Location: /x\r\n\r\n"), "", false},
-		{"malformed line", prelude.FunctionURL, parts("nonsense\r\n\r\n"), "", "line 1", false},
-		{"output ends inside the block", prelude.FunctionURL, parts("X-A: b\r\n"), "", "blank line", true},
-		{"no output at all", prelude.FunctionURL, parts(), "", "wrote nothing", true},
+			prel(prelude.RESTAPI, "Location: /x\r\n\r\n"), true, "", false},
+		// No Content-Type: sniffed from the first body bytes, as net/http
+		// does, waiting for them when they come in a later write.
+		{"no Content-Type: sniffed from the body", prelude.FunctionURL, parts("Status: 201\r\n\r\nbody", "more"),
+			`{"statusCode":201,"headers":{"content-type":"text/plain; charset=utf-8"}}` + nul8 + "body", false, "", false},
+		{"no Content-Type: the body comes later", prelude.FunctionURL, parts("X-A: b\n\n", "", "<!DOCTYPE html><p>hi"),
+			`{"statusCode":200,"headers":{"content-type":"text/html; charset=utf-8","x-a":"b"}}` + nul8 + "<!DOCTYPE html><p>hi", false, "", false},
+		{"no Content-Type: binary", prelude.RESTAPI, parts("\n\x00\x01\x02"),
+			`{"statusCode":200,"multiValueHeaders":{"content-type":["application/octet-stream"]}}` + nul8 + "\x00\x01\x02", false, "", false},
+		{"no Content-Type: no body", prelude.FunctionURL, parts("X-A: b\n\n"),
+			`{"statusCode":200,"headers":{"x-a":"b"}}` + nul8, true, "", false},
+		{"no Content-Type: 204 is not sniffed", prelude.FunctionURL, parts("Status: 204\n\n", "x"),
+			`{"statusCode":204}` + nul8, false, "", false},
+		{"no Content-Type: 304 is not sniffed", prelude.FunctionURL, parts("Status: 304\n\n", "x"),
+			`{"statusCode":304}` + nul8, false, "", false},
+		{"malformed line", prelude.FunctionURL, parts("nonsense\r\n\r\n"), "", false, "line 1", false},
+		{"output ends inside the block", prelude.FunctionURL, parts("X-A: b\r\n"), "", false, "blank line", true},
+		{"no output at all", prelude.FunctionURL, parts(), "", false, "wrote nothing", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -110,8 +126,8 @@ func TestHeaderFramer(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.ContentType != PreludeContentType || string(got.First) != tt.wantFirst || got.EOF {
-				t.Errorf("got %q (%s, EOF %v), want %q", got.First, got.ContentType, got.EOF, tt.wantFirst)
+			if got.ContentType != PreludeContentType || string(got.First) != tt.wantFirst || got.EOF != tt.wantEOF {
+				t.Errorf("got %q (%s, EOF %v), want %q (EOF %v)", got.First, got.ContentType, got.EOF, tt.wantFirst, tt.wantEOF)
 			}
 		})
 	}

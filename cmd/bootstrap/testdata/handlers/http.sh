@@ -18,6 +18,7 @@ split)
 	printf '\r\nbody-start'; sleep 1; printf 'later' ;;
 redirect) printf 'Location: https://example.com/new\r\n\r\n' ;;
 no-content) printf 'Status: 204 No Content\r\n\r\n' ;;
+no-type) printf 'X-A: b\r\n\r\n'; sleep 0.2; printf '<!DOCTYPE html>\n<h1>hi</h1>\n' ;;
 fail-after-body) printf 'Content-Type: text/plain\r\n\r\npartial'; echo "broke" >&2; exit 3 ;;
 no-colon) printf 'Content-Type: text/plain\r\nthis line has no colon\r\n\r\nbody' ;;
 bad-name) printf 'Bad Name: x\r\n\r\nbody' ;;
