@@ -251,7 +251,7 @@ func bareTicks(b *testing.B, ticker string) []segment {
 // API, per chunk: the ticker handler writes a timestamped line every 2ms and
 // each chunk's latency is its arrival time (Chunk.At) minus the timestamp of
 // the first line in it. Baseline: the same ticker with its stdout pipe
-// io.Copy'd (splice) into a loopback TCP socket read by a timestamping peer.
+// io.Copy'd into a loopback TCP socket read by a timestamping peer.
 // One op is one invocation of tickerLines lines plus one baseline run.
 //
 // The first chunk of an invocation also pays for connecting to the Runtime
@@ -352,8 +352,9 @@ func startHead(b *testing.B, head string, size int64) (*exec.Cmd, *os.File) {
 }
 
 // bareCopy times head → pipe → this process → loopback TCP → discarding
-// peer. With plain=false the copy is io.Copy (which splices a pipe into a
-// socket); with plain=true it is read/write through a 256 KiB buffer, the
+// peer. With plain=false the copy is io.Copy, which tries sendfile(2) and,
+// since a pipe cannot be sent that way, falls back to a 32 KiB read/write
+// loop; with plain=true it is read/write through a 256 KiB buffer, the
 // bootstrap's buffer size.
 func bareCopy(b *testing.B, head, addr string, counts <-chan int64, plain bool) time.Duration {
 	b.Helper()
@@ -429,8 +430,8 @@ func chunkedCopy(b *testing.B, head string, srv *runtimeapitest.Server, client *
 // are the bootstrap's alone: each op also runs, with the timer stopped, three
 // baselines that start the same handler from the benchmark:
 //
-//	bare:    io.Copy(tcpConn, pipe), i.e. splice(2), to a peer discarding with a 1 MiB buffer
-//	plain:   the same with read/write through a 256 KiB buffer (no splice)
+//	bare:    io.Copy(tcpConn, pipe) (sendfile fails for a pipe: a 32 KiB read/write loop), to a peer discarding with a 1 MiB buffer
+//	plain:   the same with read/write through a 256 KiB buffer, the bootstrap's size
 //	chunked: chunked.Stream.ReadFrom(pipe) into runtimeapitest's parser, as the bootstrap does
 //
 // ratio-vs-bare is the target (≥ 0.80); the others tell where a gap comes from.
