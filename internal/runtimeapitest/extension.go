@@ -229,14 +229,7 @@ func (s *Server) rejectExtension(c *conn, req *request, errType, msg string) boo
 // waitGone blocks until the client closes the connection or the server
 // closes, watching the connection with a look-ahead read (see waitEvent).
 func (c *conn) waitGone() {
-	la := make(chan error, 1)
-	c.lookahead = la
-	c.s.wg.Add(1)
-	go func() {
-		defer c.s.wg.Done()
-		_, err := c.br.Peek(1)
-		la <- err
-	}()
+	la := c.startLookahead()
 	select {
 	case err := <-la:
 		c.lookahead = nil // consumed

@@ -97,6 +97,21 @@ func (s *Server) handleNext(c *conn, req *request) bool {
 	return true
 }
 
+// startLookahead starts a look-ahead read of the connection, which reports
+// (once) when the client sends more or goes away; c.lookahead hands it to
+// the next request read.
+func (c *conn) startLookahead() chan error {
+	la := make(chan error, 1)
+	c.lookahead = la
+	c.s.wg.Add(1)
+	go func() {
+		defer c.s.wg.Done()
+		_, err := c.br.Peek(1)
+		la <- err
+	}()
+	return la
+}
+
 // waitEvent waits until w is assigned an event, the client goes away or the
 // server closes. While waiting it watches the connection with a look-ahead
 // read so that a dead waiter does not swallow an event.
@@ -106,14 +121,7 @@ func (c *conn) waitEvent(w *waiter) *invocation {
 		return inv
 	default:
 	}
-	la := make(chan error, 1)
-	c.lookahead = la
-	c.s.wg.Add(1)
-	go func() {
-		defer c.s.wg.Done()
-		_, err := c.br.Peek(1)
-		la <- err
-	}()
+	la := c.startLookahead()
 	watch := la
 	for {
 		select {
