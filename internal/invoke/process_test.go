@@ -400,14 +400,13 @@ func TestOrphanHoldingStdout(t *testing.T) {
 	waitGone(t, pid)
 }
 
-func TestSetsidEscapee(t *testing.T) {
-	if _, err := exec.LookPath("setsid"); err != nil {
-		t.Skip("no setsid")
-	}
-	// The escapee leaves the process group, so only the drain timeout can
-	// end the stream. It prints its own pid, so the test can clean up.
-	const drain = 300 * time.Millisecond
-	p := start(t, script(t, `setsid sh -c 'echo $$; exec sleep 30' & sleep 0.2; echo hi; exit 0`), Options{DrainTimeout: drain})
+// runEscapee runs a handler whose child leaves the process group with
+// setsid while holding stdout, reads stdout to its end and waits. The
+// escapee prints its pid first, which is returned; it is killed when the
+// test ends.
+func runEscapee(t *testing.T, opts Options) (Result, int) {
+	t.Helper()
+	p := start(t, script(t, `setsid sh -c 'echo $$; exec sleep 30' & sleep 0.2; echo hi; exit 0`), opts)
 	out, err := io.ReadAll(p.Stdout())
 	r := p.Wait()
 	if err != nil || !slices.Contains(lines(out), "hi") {
@@ -415,6 +414,17 @@ func TestSetsidEscapee(t *testing.T) {
 	}
 	pid := firstInt(t, out)
 	killLater(t, pid)
+	return r, pid
+}
+
+func TestSetsidEscapee(t *testing.T) {
+	if _, err := exec.LookPath("setsid"); err != nil {
+		t.Skip("no setsid")
+	}
+	// The escapee leaves the process group, so only the drain timeout can
+	// end the stream. It prints its own pid, so the test can clean up.
+	const drain = 300 * time.Millisecond
+	r, pid := runEscapee(t, Options{DrainTimeout: drain})
 	exitedAt := r.Started.Add(r.Duration)
 	if waited := time.Since(exitedAt); waited < drain-50*time.Millisecond || waited > 5*time.Second {
 		t.Fatalf("stream ended %v after the exit, want about %v", waited, drain)
@@ -762,17 +772,10 @@ func TestMarkerKillsAnEscapeeHoldingOutput(t *testing.T) {
 		t.Skip("no setsid")
 	}
 	marker := fmt.Sprintf("STREAMSTRAP_TEST_RUN=%d-%d", os.Getpid(), time.Now().UnixNano())
-	p := start(t, script(t, `setsid sh -c 'echo $$; exec sleep 30' & sleep 0.2; echo hi; exit 0`), Options{
+	r, pid := runEscapee(t, Options{
 		Env:    append(testEnv(), marker),
 		Marker: marker,
 	})
-	out, err := io.ReadAll(p.Stdout())
-	r := p.Wait()
-	if err != nil || !slices.Contains(lines(out), "hi") {
-		t.Fatalf("stdout %q, %v", out, err)
-	}
-	pid := firstInt(t, out)
-	killLater(t, pid)
 	if r.Escaped != 1 || !r.Success() {
 		t.Errorf("result %+v, want one escapee killed and success", r)
 	}
