@@ -60,8 +60,11 @@ func TestAnswers(t *testing.T) {
 			answer:  strings.Repeat("HTTP/1.1 100 Continue\r\n\r\n", maxInterim+1) + "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n",
 			wantErr: func(err error) bool { var e *AnswerTooLargeError; return errors.As(err, &e) && e.Limit == 0 }},
 		{name: "huge head",
-			answer:  "HTTP/1.1 202 Accepted\r\nX-Big: " + strings.Repeat("a", MaxAnswerHead) + "\r\n\r\n",
-			wantErr: func(err error) bool { var e *AnswerTooLargeError; return errors.As(err, &e) && e.Limit == MaxAnswerHead }},
+			answer: "HTTP/1.1 202 Accepted\r\nX-Big: " + strings.Repeat("a", MaxAnswerHead) + "\r\n\r\n",
+			wantErr: func(err error) bool {
+				var e *AnswerTooLargeError
+				return errors.As(err, &e) && e.Limit == MaxAnswerHead
+			}},
 		{name: "huge body is cut to the limit",
 			answer:     "HTTP/1.1 202 Accepted\r\nContent-Length: 1000000\r\n\r\n" + strings.Repeat("b", 1000000),
 			wantStatus: 202, wantBody: strings.Repeat("b", MaxAnswerBody)},
