@@ -22,6 +22,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 )
 
 // MarkerVar is the environment variable carrying a test run's marker.
@@ -46,7 +48,8 @@ func Build(dir string) (string, error) {
 
 // Main is the TestMain of a package that runs the bootstrap: it builds the
 // binary into a temporary folder, sets *bin to its path, runs the tests,
-// removes the folder and returns the exit code for os.Exit.
+// checks with goleak that they left no goroutine behind, removes the folder
+// and returns the exit code for os.Exit.
 func Main(m *testing.M, bin *string) int {
 	dir, err := os.MkdirTemp("", "streamstrap-test-")
 	if err != nil {
@@ -58,7 +61,14 @@ func Main(m *testing.M, bin *string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	return m.Run()
+	code := m.Run()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			return 1
+		}
+	}
+	return code
 }
 
 func moduleRoot() (string, error) {
