@@ -87,6 +87,7 @@ func runLocal(ctx context.Context, opts options, args []string, event []byte, ti
 	}
 	defer srv.Close()
 	client := loop.NewClient(srv.Addr(), "streamstrap/"+version, 1)
+	client.SetPeerTimeout(opts.peerTimeout)
 	defer client.CloseIdle()
 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
@@ -98,6 +99,7 @@ func runLocal(ctx context.Context, opts options, args []string, event []byte, ti
 			API: client, Command: cmd, Mode: mode,
 			DeadlineMargin: opts.deadlineMargin, KillGrace: opts.killGrace,
 			Logger: log, HandlerLog: sink.HandlerLine,
+			ResponseLimit: responseLimit(opts.maxResponseBytes),
 		}).Run(loopCtx)
 	}()
 

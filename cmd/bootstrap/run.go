@@ -24,6 +24,9 @@ func runRuntime(ctx context.Context, opts options, args []string) error {
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
+	if opts.maxResponseBytes < 0 {
+		return &exitError{code: 2, err: fmt.Errorf("--max-response-bytes must be 0 (no cap) or positive, got %d", opts.maxResponseBytes)}
+	}
 	format := logging.ParseFormat(os.Getenv("AWS_LAMBDA_LOG_FORMAT"))
 	if concurrency > 1 {
 		// Concurrent handlers' lines are only attributable with a request id
@@ -43,6 +46,7 @@ func runRuntime(ctx context.Context, opts options, args []string) error {
 		return &exitError{code: 1}
 	}
 	client := loop.NewClient(addr, userAgent(), concurrency)
+	client.SetPeerTimeout(opts.peerTimeout)
 	defer client.CloseIdle()
 
 	cmd, fe := resolveHandler(args, opts.preflight)
@@ -81,6 +85,7 @@ func runRuntime(ctx context.Context, opts options, args []string) error {
 		KillGrace:      opts.killGrace,
 		Logger:         log,
 		HandlerLog:     sink.HandlerLine,
+		ResponseLimit:  responseLimit(opts.maxResponseBytes),
 	}
 	log.Debug("runtime started", zap.String("handler", cmd.Path), zap.Strings("args", cmd.Args), zap.Int("loops", concurrency))
 	if err := runLoops(ctx, cfg, concurrency); err != nil {
@@ -212,4 +217,13 @@ func newMode(opts options) (loop.Mode, error) {
 		return loop.AutoMode{Raw: raw}, nil
 	}
 	return nil, fmt.Errorf("unknown --mode %q (want raw, http, cgi or auto)", opts.mode)
+}
+
+// responseLimit turns --max-response-bytes into loop.Config.ResponseLimit,
+// where 0 means the default and a negative value no cap.
+func responseLimit(flag int64) int64 {
+	if flag <= 0 {
+		return -1
+	}
+	return flag
 }

@@ -84,6 +84,27 @@ type Client struct {
 	http *http.Client
 	dial chunked.Dialer
 	ua   string
+	// peerTimeout bounds each wait the Runtime API controls, except the
+	// long poll of /next; zero means DefaultPeerTimeout.
+	peerTimeout time.Duration
+}
+
+// DefaultPeerTimeout bounds the waits a Runtime API that has stopped can
+// cause: a write of the response that makes no progress, the answer to a
+// post. See chunked.DefaultStallTimeout for why 30 s cannot cut a working
+// stream.
+const DefaultPeerTimeout = chunked.DefaultStallTimeout
+
+// SetPeerTimeout sets the bound on the waits a stopped Runtime API can
+// cause (see DefaultPeerTimeout); zero means the default. Call it before
+// the client is used.
+func (c *Client) SetPeerTimeout(d time.Duration) { c.peerTimeout = d }
+
+func (c *Client) timeout() time.Duration {
+	if c.peerTimeout > 0 {
+		return c.peerTimeout
+	}
+	return DefaultPeerTimeout
 }
 
 // NewClient returns a client for the Runtime API at addr (host:port, the
@@ -161,6 +182,8 @@ func (c *Client) PostInitError(ctx context.Context, e FunctionError) error {
 }
 
 func (c *Client) postError(ctx context.Context, op, path string, e FunctionError) error {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout())
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+c.addr+path, bytes.NewReader(e.JSON()))
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
@@ -191,7 +214,9 @@ func (c *Client) OpenResponse(ctx context.Context, requestID, contentType string
 			"Content-Type":     {contentType},
 			HeaderResponseMode: {"streaming"},
 		},
-		Trailer: []string{HeaderErrorType, HeaderErrorBody},
+		Trailer:       []string{HeaderErrorType, HeaderErrorBody},
+		StallTimeout:  c.timeout(),
+		AnswerTimeout: c.timeout(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("response: %w", err)

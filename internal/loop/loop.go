@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strconv"
@@ -37,9 +38,27 @@ const (
 	DefaultDeadlineMargin = 250 * time.Millisecond
 	DefaultKillGrace      = 100 * time.Millisecond
 	// DefaultResponseLimit is Lambda's documented maximum for a streamed
-	// response, 200 MB since July 2025.
+	// response, 200 MB since July 2025, read as 200,000,000 bytes: Lambda
+	// does not say which megabyte it means, and the smaller reading is the
+	// one that never lets a response through that Lambda would cut.
 	DefaultResponseLimit = 200_000_000
 )
+
+// shutdownGrace is how long after a shutdown begins the reports of the
+// invocation in flight may still take: Lambda's shutdown phase, with an
+// extension registered, lasts up to 500 ms before SIGKILL.
+const shutdownGrace = 500 * time.Millisecond
+
+// graceContext returns a context that is not cancelled with ctx but grace
+// after it.
+func graceContext(ctx context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	c, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(grace, func() { cancel(context.Cause(ctx)) })
+		context.AfterFunc(c, func() { t.Stop() })
+	})
+	return c, func() { stop(); cancel(context.Canceled) }
+}
 
 // ErrShutdown is the reason a handler is stopped when the bootstrap is told
 // to exit (SIGTERM/SIGINT).
@@ -64,10 +83,11 @@ type Config struct {
 	Logger *zap.Logger
 	// HandlerLog receives each line of a handler's stderr.
 	HandlerLog func(requestID string, line []byte)
-	// ResponseLimit: a response body larger than this is logged as a
-	// warning, since Lambda may cut it short. Zero means
-	// DefaultResponseLimit. The body is never cut here: a local runtime or
-	// a future limit may allow more.
+	// ResponseLimit caps a response body: at the cap the bootstrap stops
+	// reading, stops the handler's process group and ends the stream with
+	// the trailers of TypeResponseSizeTooLarge, whose message names the
+	// limit. Zero means DefaultResponseLimit; a negative value turns the
+	// cap off.
 	ResponseLimit int64
 }
 
@@ -119,6 +139,13 @@ func (l *Loop) Run(ctx context.Context) error {
 			return fmt.Errorf("waiting for the next invocation: %w", err)
 		}
 		if err := l.Invoke(ctx, inv); err != nil {
+			if ctx.Err() != nil {
+				// A report cut short by the shutdown is not the
+				// Runtime API's failure.
+				l.log.Warn("shutdown cut the report of an invocation short",
+					zap.String("requestId", inv.RequestID), zap.Error(err))
+				return nil
+			}
 			return err
 		}
 	}
@@ -129,8 +156,10 @@ func (l *Loop) Run(ctx context.Context) error {
 // and logged instead.
 func (l *Loop) Invoke(ctx context.Context, inv *Invocation) error {
 	log := l.log.With(zap.String("requestId", inv.RequestID))
-	// Reports must go out even when ctx is cancelled by a shutdown.
-	post := context.WithoutCancel(ctx)
+	// Reports must go out even when ctx is cancelled by a shutdown, but a
+	// Runtime API that does not take them must not hold the exit.
+	post, cancelPost := graceContext(ctx, shutdownGrace)
+	defer cancelPost()
 
 	plan, err := l.cfg.Mode.Prepare(inv)
 	if err != nil {
@@ -184,15 +213,28 @@ func (l *Loop) Invoke(ctx context.Context, inv *Invocation) error {
 		return fmt.Errorf("opening the response for %s: %w", inv.RequestID, err)
 	}
 	var sent int64
+	capped := &capReader{r: proc.Stdout(), n: l.cfg.ResponseLimit, limit: l.cfg.ResponseLimit}
 	if len(head.First) > 0 {
-		var n int
-		n, err = stream.Write(head.First)
+		first := head.First
+		if capped.n >= 0 && int64(len(first)) > capped.n {
+			first = first[:capped.n]
+			err = capped.tooLarge()
+		}
+		n, werr := stream.Write(first)
 		sent += int64(n)
+		capped.n -= int64(n)
+		if werr != nil {
+			err = werr
+		}
 	}
 	if err == nil && !head.EOF {
 		var n int64
-		n, err = stream.ReadFrom(proc.Stdout())
+		n, err = stream.ReadFrom(capped)
 		sent += n
+	}
+	var tooLarge *ResponseTooLargeError
+	if errors.As(err, &tooLarge) {
+		return l.cutAtLimit(log, stream, proc, tooLarge, sent)
 	}
 	if err != nil {
 		// The Runtime API dropped or refused the stream: stop the handler
@@ -211,15 +253,72 @@ func (l *Loop) Invoke(ctx context.Context, inv *Invocation) error {
 		trailer = fe.Trailer()
 		log.Warn("handler failed after output began", zap.String("errorType", fe.Type), zap.String("error", fe.Message))
 	}
-	if sent > l.cfg.ResponseLimit {
-		log.Warn("the response is larger than Lambda's limit for streamed responses; the caller may get it cut short",
-			zap.Int64("bytes", sent), zap.Int64("limit", l.cfg.ResponseLimit))
-	}
 	resp, err := stream.Close(trailer)
 	if err != nil {
 		return l.streamFailed(log, err, res, sent)
 	}
 	return l.checkStatus(log, "response", resp.StatusCode, string(resp.Body), res, sent)
+}
+
+// cutAtLimit ends a response that reached the size cap: the handler's
+// process group is stopped and the stream ends with error trailers that
+// name the limit, so the caller learns why the body stops there.
+func (l *Loop) cutAtLimit(log *zap.Logger, stream ResponseStream, proc *invoke.Process, e *ResponseTooLargeError, sent int64) error {
+	proc.Stop(e)
+	res := proc.Wait()
+	fe := FunctionError{Type: TypeResponseSizeTooLarge, Message: e.Error()}
+	log.Warn("response cut at the size limit; handler stopped", zap.Int64("bytes", sent), zap.Int64("limit", e.Limit))
+	resp, err := stream.Close(fe.Trailer())
+	if err != nil {
+		return l.streamFailed(log, err, res, sent)
+	}
+	return l.checkStatus(log, "response", resp.StatusCode, string(resp.Body), res, sent)
+}
+
+// ResponseTooLargeError is the reason a handler is stopped whose response
+// reached Config.ResponseLimit.
+type ResponseTooLargeError struct {
+	// Limit is the cap, in bytes.
+	Limit int64
+}
+
+// Error names the limit and how to change it.
+func (e *ResponseTooLargeError) Error() string {
+	return fmt.Sprintf("the response is larger than the limit of %d bytes (--max-response-bytes); the body was cut there", e.Limit)
+}
+
+// capReader passes on at most n bytes of r; a negative n means no cap. At
+// the cap, one more byte from r (rather than its end) is a
+// *ResponseTooLargeError, so a response of exactly n bytes goes through.
+type capReader struct {
+	r     io.Reader
+	n     int64
+	limit int64
+	probe [1]byte
+}
+
+// Read reads from r within the cap.
+func (c *capReader) Read(p []byte) (int, error) {
+	if c.n < 0 {
+		return c.r.Read(p)
+	}
+	if c.n == 0 {
+		n, err := c.r.Read(c.probe[:])
+		if n > 0 {
+			return 0, c.tooLarge()
+		}
+		return 0, err
+	}
+	if int64(len(p)) > c.n {
+		p = p[:c.n]
+	}
+	n, err := c.r.Read(p)
+	c.n -= int64(n)
+	return n, err
+}
+
+func (c *capReader) tooLarge() error {
+	return &ResponseTooLargeError{Limit: c.limit}
 }
 
 // headFailure ends a handler whose output could not start a response and
@@ -260,6 +359,13 @@ func (l *Loop) postError(ctx context.Context, log *zap.Logger, inv *Invocation, 
 	var se *StatusError
 	if errors.As(err, &se) && !se.Fatal() {
 		log.Error("Runtime API refused the error report", zap.Int("status", se.StatusCode), zap.String("body", se.Body))
+		return nil
+	}
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		// The client's own bound (--peer-timeout), not a shutdown: the
+		// Runtime API has stopped answering, and it times the invocation
+		// out itself; the next /next tells whether it is still there.
+		log.Error("Runtime API did not answer the error report; going on", zap.Error(err))
 		return nil
 	}
 	if err != nil {

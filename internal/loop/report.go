@@ -34,6 +34,10 @@ const (
 	TypeInvalidHeaderBlock = "Runtime.InvalidHeaderBlock"
 	// TypeInvalidEvent: in cgi mode the event is not an HTTP request.
 	TypeInvalidEvent = "Runtime.InvalidEvent"
+	// TypeResponseSizeTooLarge: the response reached the size cap
+	// (--max-response-bytes) and was cut there. Lambda reports a response
+	// over its own limit with the same name.
+	TypeResponseSizeTooLarge = "Function.ResponseSizeTooLarge"
 )
 
 // Trailer size budget. The Runtime API is a Go HTTP server, which parses a

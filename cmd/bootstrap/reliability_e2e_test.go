@@ -1,0 +1,170 @@
+package main
+
+// End-to-end tests of the bootstrap against a hostile or broken Runtime API
+// (issue 11): the real binary, real handlers, and the strict server's fault
+// injection. Each checks what the Runtime API saw, that the next invocation
+// works (or that the bootstrap exits as documented), and that no handler
+// process is left behind.
+
+import (
+	"fmt"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/streamstrap/streamstrap/internal/bootstraptest"
+	"github.com/streamstrap/streamstrap/internal/runtimeapitest"
+)
+
+// wantNothingLeft waits (boundedly) until no process of the bootstrap's
+// handlers is alive.
+func wantNothingLeft(t *testing.T, p *bootstraptest.Process) {
+	t.Helper()
+	if !bootstraptest.WaitFor(10*time.Second, func() bool { return len(p.Marked()) == 0 }) {
+		t.Errorf("processes left behind: %v", p.Marked())
+	}
+}
+
+// enqueue queues payload under a fresh id after faults(id) has armed the
+// server, and waits for the outcome.
+func enqueue(t *testing.T, srv *runtimeapitest.Server, payload string, faults func(id string)) *runtimeapitest.Invocation {
+	t.Helper()
+	id := fmt.Sprintf("rel-%d", time.Now().UnixNano())
+	if faults != nil {
+		faults(id)
+	}
+	srv.Enqueue(runtimeapitest.Event{RequestID: id, Payload: []byte(payload)})
+	inv, err := srv.Wait(ctx(t, 60*time.Second), id)
+	if err != nil {
+		t.Fatalf("invoke %q: %v", firstLine(payload), err)
+	}
+	return inv
+}
+
+func TestMaxResponseBytes(t *testing.T) {
+	tests := []struct {
+		name  string
+		env   []string
+		args  []string
+		event string
+		want  int64 // body bytes the Runtime API gets
+		cut   bool
+	}{
+		{name: "over the cap: cut and reported", args: []string{"--max-response-bytes", "1000"}, event: "big 5000", want: 1000, cut: true},
+		{name: "endless output: cut", args: []string{"--max-response-bytes=100000"}, event: "yes", want: 100000, cut: true},
+		{name: "exactly the cap", args: []string{"--max-response-bytes", "1000"}, event: "big 1000", want: 1000},
+		{name: "environment", env: []string{"STREAMSTRAP_MAX_RESPONSE_BYTES=10"}, event: "big 11", want: 10, cut: true},
+		{name: "0 turns it off", env: []string{"STREAMSTRAP_MAX_RESPONSE_BYTES=10"}, args: []string{"--max-response-bytes=0"}, event: "big 5000", want: 5000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, p := start(t, runtimeapitest.Options{}, tt.env, append(tt.args, "--", "./behave.sh")...)
+			inv := call(t, srv, tt.event)
+			if inv.Outcome != "response" || inv.Status != 202 || inv.Truncated || inv.BodySize != tt.want {
+				t.Fatalf("outcome %q status %d truncated %v, %d bytes; want a complete response of %d",
+					inv.Outcome, inv.Status, inv.Truncated, inv.BodySize, tt.want)
+			}
+			if got := inv.ErrorType(); (got == "Function.ResponseSizeTooLarge") != tt.cut {
+				t.Fatalf("error type %q, cut %v", got, tt.cut)
+			}
+			if tt.cut {
+				doc := errorDoc(t, inv)
+				if msg := fmt.Sprint(doc["errorMessage"]); !strings.Contains(msg, fmt.Sprintf("limit of %d bytes", tt.want)) {
+					t.Errorf("message %q does not name the limit", msg)
+				}
+				if !p.WaitStderr("response cut at the size limit", 5*time.Second) {
+					t.Errorf("no log line for the cut")
+				}
+			}
+			wantNothingLeft(t, p)
+			wantSuccess(t, call(t, srv, "hello"), "hello\n")
+		})
+	}
+	t.Run("negative is refused", func(t *testing.T) {
+		_, p := start(t, runtimeapitest.Options{}, nil, "--max-response-bytes=-1", "--", "./behave.sh")
+		if code, ok := p.Wait(10 * time.Second); !ok || code != 2 {
+			t.Fatalf("exit %d (exited %v), want 2", code, ok)
+		}
+	})
+}
+
+func TestInterimAnswersAreSkipped(t *testing.T) {
+	for _, before := range []bool{true, false} {
+		t.Run(fmt.Sprintf("before the body %v", before), func(t *testing.T) {
+			srv, p := start(t, runtimeapitest.Options{}, nil)
+			inv := enqueue(t, srv, "chunks", func(id string) { srv.SendInterim(id, before, 100, 103) })
+			wantSuccess(t, inv, "chunk 1\nchunk 2\nchunk 3\nchunk 4\nchunk 5\n")
+			wantSuccess(t, call(t, srv, "hello"), "hello\n")
+			if strings.Contains(p.Stderr(), "refused") || strings.Contains(p.Stderr(), "failed") {
+				t.Errorf("interim answers were logged as a failure:\n%s", p.Stderr())
+			}
+			wantNothingLeft(t, p)
+		})
+	}
+}
+
+// TestStoppedPeer: a Runtime API that never answers a post, or stops reading
+// a stream, is given up on after --peer-timeout; the handler is stopped, the
+// give-up is logged with the request id, and the next invocation works.
+func TestStoppedPeer(t *testing.T) {
+	tests := []struct {
+		name  string
+		event string
+		fault func(srv *runtimeapitest.Server, id string)
+		log   string
+	}{
+		{"response never answered", "hello", func(srv *runtimeapitest.Server, id string) { srv.HoldPost(id) }, "no answer within"},
+		{"error never answered", "exit-before", func(srv *runtimeapitest.Server, id string) { srv.HoldPost(id) }, "deadline exceeded"},
+		{"reader stops", "yes", func(srv *runtimeapitest.Server, id string) { srv.StallResponse(id, 1<<20) }, "accepted no byte"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, p := start(t, runtimeapitest.Options{}, nil, "--peer-timeout", "500ms", "--", "./behave.sh")
+			var id string
+			enqueue(t, srv, tt.event, func(i string) { id = i; tt.fault(srv, i) })
+			if !p.WaitStderr(tt.log, 20*time.Second) {
+				t.Fatalf("no %q in the log", tt.log)
+			}
+			for _, line := range strings.Split(p.Stderr(), "\n") {
+				if strings.Contains(line, tt.log) && !strings.Contains(line, id) {
+					t.Errorf("log line without the request id %s: %s", id, line)
+				}
+			}
+			wantSuccess(t, call(t, srv, "hello"), "hello\n")
+			wantNothingLeft(t, p)
+		})
+	}
+}
+
+// TestShutdownEndsAStoppedPeerWait: with the default 30 s peer timeout, a
+// SIGTERM still ends the wait for a post that is never answered at once,
+// and the bootstrap exits 0.
+func TestShutdownEndsAStoppedPeerWait(t *testing.T) {
+	for _, event := range []string{"hello", "exit-before", "stall"} {
+		t.Run(event, func(t *testing.T) {
+			srv, p := start(t, runtimeapitest.Options{}, nil)
+			if event == "stall" {
+				// The reader stops while the handler is still writing.
+				id := "stall-" + event
+				srv.StallResponse(id, 1)
+				srv.Enqueue(runtimeapitest.Event{RequestID: id, Payload: []byte("yes")})
+				if _, err := srv.Wait(ctx(t, 30*time.Second), id); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				enqueue(t, srv, event, func(id string) { srv.HoldPost(id) })
+			}
+			time.Sleep(200 * time.Millisecond) // the bootstrap is now waiting
+			if err := p.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			// Far below the 30 s the wait would otherwise take.
+			code, ok := p.Wait(10 * time.Second)
+			if !ok || code != 0 {
+				t.Fatalf("exit %d (exited %v), want 0 soon after SIGTERM", code, ok)
+			}
+			wantNothingLeft(t, p)
+		})
+	}
+}
