@@ -31,7 +31,7 @@ ARTIFACTS := bootstrap $(foreach a,$(ARCHES),linux-$(a)/bootstrap streamstrap-la
 
 IMAGE ?= streamstrap:latest
 
-.PHONY: all build layer test run bench reproducible clean image print-ldflags print-version FORCE
+.PHONY: all build layer test soak fuzz run bench reproducible clean image print-ldflags print-version FORCE
 
 all: build layer
 
@@ -58,6 +58,12 @@ test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 	$(GO) test -run='^$$' -fuzz=FuzzParser -fuzztime=20s ./internal/prelude/
+
+## soak: 10,000 mixed invocations through one bootstrap, printing its RSS, descriptors, threads and
+## goroutines at every thousand; fails on growth (`make test` runs 1,000 of them)
+SOAK ?= 10000
+soak:
+	STREAMSTRAP_SOAK=$(SOAK) $(GO) test -count=1 -run='^TestSoak$$' -v -timeout=60m ./cmd/bootstrap/
 
 ## run: the shell countdown example through the real loop on a built-in local runtime
 run: $(DIST)/bootstrap

@@ -15,12 +15,14 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/valyala/bytebufferpool"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/streamstrap/streamstrap/internal/chunked"
 	"github.com/streamstrap/streamstrap/internal/invoke"
@@ -138,7 +140,12 @@ func (l *Loop) Run(ctx context.Context) error {
 			}
 			return fmt.Errorf("waiting for the next invocation: %w", err)
 		}
-		if err := l.Invoke(ctx, inv); err != nil {
+		err = l.Invoke(ctx, inv)
+		if ce := l.log.Check(zapcore.DebugLevel, "runtime stats"); ce != nil {
+			// For soak tests, which watch for growth from outside.
+			ce.Write(zap.Int("goroutines", runtime.NumGoroutine()))
+		}
+		if err != nil {
 			if ctx.Err() != nil {
 				// A report cut short by the shutdown is not the
 				// Runtime API's failure.
