@@ -85,9 +85,9 @@ func Resolve(words []string, taskRoot, pathEnv string) (invoke.Command, error) {
 		// Keep the most telling reason: "permission denied" or "is a
 		// directory" for a file that exists says more than "no such
 		// file" for the candidates that do not.
-		if nf.Err == nil || (!preflight.Telling(nf.Err) && preflight.Telling(err)) {
+		if nf.Err == nil || (!preflight.FileExists(nf.Err) && preflight.FileExists(err)) {
 			nf.Err = err
-			if preflight.Telling(err) {
+			if preflight.FileExists(err) {
 				nf.Path = path
 			}
 		}

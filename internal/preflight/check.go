@@ -263,10 +263,10 @@ func Executable(path string) error {
 // accessX is X_OK for access(2); the syscall package does not name it.
 const accessX = 0x1
 
-// Telling reports whether a reason Executable gave is about a file that
+// FileExists reports whether a reason Executable gave is about a file that
 // exists ("permission denied", "is a directory"), rather than one that
 // does not or cannot be reached, which says more when a caller
 // tried several paths.
-func Telling(reason error) bool {
+func FileExists(reason error) bool {
 	return !errors.Is(reason, fs.ErrNotExist) && !errors.Is(reason, ErrUnsearchable)
 }

@@ -56,7 +56,7 @@ func (c *checker) env(sb shebang) *NotRunnableError {
 		if err == nil {
 			return c.program(prog, envName, full)
 		}
-		if nonExec == "" && Telling(err) {
+		if nonExec == "" && FileExists(err) {
 			nonExec = fmt.Sprintf("; %s exists but %s", show(full), whyNot(err))
 		}
 	}
