@@ -168,3 +168,158 @@ func TestShutdownEndsAStoppedPeerWait(t *testing.T) {
 		})
 	}
 }
+
+// TestCraftedRequestIDs: whatever the id holds, the post lands on
+// /invocation/<id>/… as one escaped segment (the strict server records a
+// violation otherwise), and the next invocation works.
+func TestCraftedRequestIDs(t *testing.T) {
+	for _, id := range []string{"../init/error#", "a/b", "a?b", "%zz", "a\tb", "a b", "é/%2F"} {
+		t.Run(id, func(t *testing.T) {
+			srv, p := start(t, runtimeapitest.Options{}, nil)
+			for _, tt := range []struct{ event, outcome string }{{"hello", "response"}, {"exit-before", "error"}} {
+				rid := id + tt.event
+				srv.Enqueue(runtimeapitest.Event{RequestID: rid, Payload: []byte(tt.event)})
+				inv, err := srv.Wait(ctx(t, 30*time.Second), rid)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if inv.Outcome != tt.outcome || inv.Status != 202 {
+					t.Fatalf("%s: outcome %q status %d", tt.event, inv.Outcome, inv.Status)
+				}
+			}
+			if len(srv.InitErrors()) != 0 {
+				t.Fatalf("an invocation's post reached /init/error: %+v", srv.InitErrors())
+			}
+			wantSuccess(t, call(t, srv, "hello"), "hello\n")
+			wantNothingLeft(t, p)
+		})
+	}
+	t.Run("a dot segment is refused", func(t *testing.T) {
+		srv, p := start(t, runtimeapitest.Options{}, nil)
+		srv.Enqueue(runtimeapitest.Event{RequestID: "..", Payload: []byte("hello")})
+		if code, ok := p.Wait(20 * time.Second); !ok || code != 1 {
+			t.Fatalf("exit %d (exited %v), want 1", code, ok)
+		}
+		if !strings.Contains(p.Stderr(), "cannot be posted to") {
+			t.Errorf("the log does not say why:\n%s", p.Stderr())
+		}
+		wantNothingLeft(t, p)
+	})
+}
+
+// elsewhere is a listener that counts the connections made to it: a
+// redirect target that must never be reached.
+func elsewhere(t *testing.T) (url string, hits func() int) {
+	t.Helper()
+	srv := runtimeapitest.New(t, runtimeapitest.Options{})
+	srv.AllowViolations()
+	return "http://" + srv.Addr() + "/2018-06-01/runtime/invocation/next", srv.Connections
+}
+
+func TestRedirectsAreNotFollowed(t *testing.T) {
+	t.Run("next: fatal", func(t *testing.T) {
+		target, hits := elsewhere(t)
+		srv, p := start(t, runtimeapitest.Options{}, nil)
+		srv.RedirectNext(307, target)
+		if code, ok := p.Wait(20 * time.Second); !ok || code != 1 {
+			t.Fatalf("exit %d (exited %v), want 1", code, ok)
+		}
+		if hits() != 0 {
+			t.Errorf("the redirect was followed")
+		}
+		if !strings.Contains(p.Stderr(), "not followed") {
+			t.Errorf("the log does not say why:\n%s", p.Stderr())
+		}
+	})
+	for _, tt := range []struct{ event, outcome string }{{"hello", "response"}, {"exit-before", "error"}} {
+		t.Run(tt.outcome, func(t *testing.T) {
+			target, hits := elsewhere(t)
+			srv, p := start(t, runtimeapitest.Options{}, nil)
+			inv := enqueue(t, srv, tt.event, func(id string) { srv.RedirectPost(id, 307, target) })
+			if inv.Outcome != tt.outcome || inv.Status != 307 {
+				t.Fatalf("outcome %q status %d", inv.Outcome, inv.Status)
+			}
+			wantSuccess(t, call(t, srv, "hello"), "hello\n")
+			if hits() != 0 {
+				t.Errorf("the redirect was followed")
+			}
+			if !p.WaitStderr("307", 5*time.Second) {
+				t.Errorf("the redirect was not logged")
+			}
+			wantNothingLeft(t, p)
+		})
+	}
+}
+
+func TestCraftedDeadlines(t *testing.T) {
+	for _, v := range []string{"abc", "1796151156081.5", "99999999999999999999", "0", "-5", "1e12", "0x1A"} {
+		t.Run(v, func(t *testing.T) {
+			srv, p := start(t, runtimeapitest.Options{}, nil)
+			inv, err := srv.Invoke(ctx(t, 30*time.Second), runtimeapitest.Event{Payload: []byte("hello"), DeadlineHeader: v})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if inv.Outcome != "error" || inv.ErrorType() != "Runtime.InvalidEvent" {
+				t.Fatalf("outcome %q error %q, want an InvalidEvent /error", inv.Outcome, inv.ErrorType())
+			}
+			if msg := fmt.Sprint(errorDoc(t, inv)["errorMessage"]); !strings.Contains(msg, "Lambda-Runtime-Deadline-Ms") {
+				t.Errorf("message %q does not name the header", msg)
+			}
+			wantSuccess(t, call(t, srv, "hello"), "hello\n")
+			wantNothingLeft(t, p)
+		})
+	}
+	t.Run("missing: no deadline", func(t *testing.T) {
+		srv, p := start(t, runtimeapitest.Options{}, nil)
+		inv, err := srv.Invoke(ctx(t, 30*time.Second), runtimeapitest.Event{Payload: []byte("env"), OmitDeadline: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if inv.Outcome != "response" || inv.ErrorType() != "" || strings.Contains(string(inv.Body), "AWS_LAMBDA_DEADLINE_MS") {
+			t.Fatalf("outcome %q error %q; env has a deadline: %v", inv.Outcome, inv.ErrorType(), strings.Contains(string(inv.Body), "AWS_LAMBDA_DEADLINE_MS"))
+		}
+		if !p.WaitStderr("no deadline", 5*time.Second) {
+			t.Errorf("no warning")
+		}
+		wantSuccess(t, call(t, srv, "hello"), "hello\n")
+	})
+}
+
+func TestOversizedEvent(t *testing.T) {
+	srv, p := start(t, runtimeapitest.Options{}, nil)
+	big := make([]byte, 64<<20)
+	copy(big, "hello\n")
+	inv, err := srv.Invoke(ctx(t, 60*time.Second), runtimeapitest.Event{Payload: big})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inv.Outcome != "error" || inv.ErrorType() != "Runtime.InvalidEvent" {
+		t.Fatalf("outcome %q error %q, want an InvalidEvent /error", inv.Outcome, inv.ErrorType())
+	}
+	if msg := fmt.Sprint(errorDoc(t, inv)["errorMessage"]); !strings.Contains(msg, "larger than") {
+		t.Errorf("message %q", msg)
+	}
+	// The event was never held whole.
+	if rss, err := p.PeakRSS(); err != nil || rss > 48<<20 {
+		t.Errorf("peak RSS %d MiB (%v), want well under the 64 MiB event", rss>>20, err)
+	}
+	wantSuccess(t, call(t, srv, "hello"), "hello\n")
+	wantNothingLeft(t, p)
+}
+
+// TestErrorBodyIsBounded: 25 stderr lines of 70 KB do not make a 1.7 MB
+// error document.
+func TestErrorBodyIsBounded(t *testing.T) {
+	srv, p := start(t, runtimeapitest.Options{}, []string{`_HANDLER=sh -c 'for i in $(seq 25); do head -c 70000 /dev/zero | tr "\0" e >&2; echo >&2; done; exit 1'`}, "--log-level", "error")
+	inv := call(t, srv, "{}")
+	if inv.Outcome != "error" || inv.ErrorType() != "Runtime.ExitError" {
+		t.Fatalf("outcome %q error %q", inv.Outcome, inv.ErrorType())
+	}
+	if len(inv.Body) > 64<<10 {
+		t.Errorf("error body of %d bytes, want at most %d", len(inv.Body), 64<<10)
+	}
+	if st, _ := errorDoc(t, inv)["stackTrace"].([]any); len(st) == 0 {
+		t.Errorf("the stack trace was dropped entirely")
+	}
+	wantNothingLeft(t, p)
+}

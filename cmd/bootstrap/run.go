@@ -39,6 +39,9 @@ func runRuntime(ctx context.Context, opts options, args []string) error {
 		return &exitError{code: 2, err: err}
 	}
 	defer log.Sync() //nolint:errcheck // stderr
+	// net/http logs some events with the standard logger ("Unsolicited
+	// response received on idle HTTP channel"): keep them in the format.
+	defer zap.RedirectStdLog(log)()
 
 	addr := os.Getenv("AWS_LAMBDA_RUNTIME_API")
 	if addr == "" {

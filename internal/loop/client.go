@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -50,17 +51,50 @@ type Invocation struct {
 	Payload         []byte
 }
 
+// MaxEventBytes bounds the body of a /next answer, the event. Lambda's own
+// limit for an invocation payload is 6 MB (6,291,456 bytes for a
+// synchronous invoke); 8 MiB leaves room for a local runtime's slightly
+// larger events while a hostile peer's 1 GiB event costs no more than this.
+// A larger event is refused with an *EventError: it is reported to /error
+// and the handler never sees it.
+const MaxEventBytes = 8 << 20
+
 // StatusError is an unexpected status from the Runtime API.
 type StatusError struct {
-	Op         string
+	// Op names the call ("next", "error", "response", "init/error").
+	Op string
+	// StatusCode is the status the Runtime API answered.
 	StatusCode int
-	Body       string
+	// Body is the start of the answer's body, trimmed.
+	Body string
+	// Location is the target of a redirect (a 3xx), which is never
+	// followed: the Runtime API has no business sending one.
+	Location string
 }
 
 // Error names the call, the status and the Runtime API's message.
 func (e *StatusError) Error() string {
+	if e.StatusCode >= 300 && e.StatusCode < 400 {
+		return fmt.Sprintf("%s: Runtime API answered %d, a redirect to %q (not followed): %s", e.Op, e.StatusCode, e.Location, e.Body)
+	}
 	return fmt.Sprintf("%s: Runtime API answered %d: %s", e.Op, e.StatusCode, e.Body)
 }
+
+// EventError is an event from /next that cannot be run although its request
+// id is known: a malformed deadline, a body over MaxEventBytes. The loop
+// reports it to /error for that id and goes on.
+type EventError struct {
+	// RequestID is the event's id.
+	RequestID string
+	// Err says what is wrong with the event.
+	Err error
+}
+
+// Error names the event and what is wrong with it.
+func (e *EventError) Error() string { return "next: event " + e.RequestID + ": " + e.Err.Error() }
+
+// Unwrap returns what is wrong with the event.
+func (e *EventError) Unwrap() error { return e.Err }
 
 // Fatal reports whether the status means the runtime must exit: 500 is the
 // Runtime API's "container error, non-recoverable, exit promptly".
@@ -122,13 +156,65 @@ func NewClient(addr, userAgent string, maxConns int) *Client {
 	return &Client{
 		addr: addr,
 		// No timeout: /next is a long poll that may wait for minutes.
-		http: &http.Client{Transport: tr},
+		http: &http.Client{Transport: tr, CheckRedirect: noRedirects},
 		dial: dialer.DialContext,
 		ua:   userAgent,
 	}
 }
 
-// Next waits for the next invocation. Any failure is fatal for the runtime.
+// noRedirects keeps a redirect as the answer: the Runtime API is the only
+// peer, and following a 3xx would fetch an event from, or re-post an error
+// document with the handler's stderr to, somewhere else.
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// invocationPath is the path of a post about the invocation id. The id is
+// one escaped path segment, so that whatever it holds ("/", "..", "?",
+// "#", "%", spaces) the post can only land on /invocation/<id>/<endpoint>.
+func invocationPath(id, endpoint string) string {
+	return apiPrefix + "/invocation/" + url.PathEscape(id) + "/" + endpoint
+}
+
+// checkRequestID refuses an id that no path segment can carry: empty, or a
+// dot segment, which a router resolves even when it is all there is.
+func checkRequestID(id string) error {
+	switch id {
+	case "":
+		return errors.New("next: the event has no " + headerRequestID + " header")
+	case ".", "..":
+		return fmt.Errorf("next: the event's %s %q cannot be posted to", headerRequestID, id)
+	}
+	return nil
+}
+
+// parseDeadline reads the deadline header: a positive count of Unix
+// milliseconds. A missing header means no deadline (ok is false); "0", a
+// negative or fractional number, an overflow or anything else is an error.
+func parseDeadline(v string) (ms int64, ok bool, err error) {
+	if v == "" {
+		return 0, false, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, false, fmt.Errorf("the %s header %q is not a positive count of Unix milliseconds", headerDeadlineMs, v)
+	}
+	return n, true, nil
+}
+
+// readEvent reads the body of /next up to MaxEventBytes.
+func readEvent(r io.Reader) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(r, MaxEventBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading the event: %w", err)
+	}
+	if len(body) > MaxEventBytes {
+		return nil, fmt.Errorf("the event is larger than %d bytes", MaxEventBytes)
+	}
+	return body, nil
+}
+
+// Next waits for the next invocation. An *EventError is an event that
+// cannot be run but can be reported; any other failure is fatal for the
+// runtime.
 func (c *Client) Next(ctx context.Context) (*Invocation, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+c.addr+apiPrefix+"/invocation/next", nil)
 	if err != nil {
@@ -140,14 +226,24 @@ func (c *Client) Next(ctx context.Context) (*Invocation, error) {
 		return nil, fmt.Errorf("next: %w", err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, fmt.Errorf("next: reading event: %w", err)
-	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, &StatusError{Op: "next", StatusCode: resp.StatusCode, Body: string(bytes.TrimSpace(body))}
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBody))
+		return nil, &StatusError{Op: "next", StatusCode: resp.StatusCode, Body: string(bytes.TrimSpace(body)), Location: resp.Header.Get("Location")}
 	}
-	h := resp.Header
+	inv, err := invocationFrom(resp.Header)
+	if err != nil {
+		return nil, err
+	}
+	if inv.Payload, err = readEvent(resp.Body); err != nil {
+		return nil, &EventError{RequestID: inv.RequestID, Err: err}
+	}
+	return inv, nil
+}
+
+// invocationFrom reads the invocation's context from the headers of /next.
+// A missing or unusable id is fatal; a malformed deadline is an
+// *EventError, since the id is known.
+func invocationFrom(h http.Header) (*Invocation, error) {
 	inv := &Invocation{
 		RequestID:       h.Get(headerRequestID),
 		FunctionARN:     h.Get(headerFunctionARN),
@@ -155,25 +251,27 @@ func (c *Client) Next(ctx context.Context) (*Invocation, error) {
 		ClientContext:   h.Get(headerClientContext),
 		CognitoIdentity: h.Get(headerCognitoIdentity),
 		TenantID:        h.Get(headerTenantID),
-		Payload:         body,
 	}
-	if inv.RequestID == "" {
-		return nil, errors.New("next: the event has no " + headerRequestID + " header")
+	if err := checkRequestID(inv.RequestID); err != nil {
+		return nil, err
 	}
-	if ms := h.Get(headerDeadlineMs); ms != "" {
-		n, err := strconv.ParseInt(ms, 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("next: invalid %s %q: %w", headerDeadlineMs, ms, err)
-		}
-		inv.DeadlineMs = n
-		inv.Deadline = time.UnixMilli(n)
+	ms, ok, err := parseDeadline(h.Get(headerDeadlineMs))
+	if err != nil {
+		return nil, &EventError{RequestID: inv.RequestID, Err: err}
+	}
+	if ok {
+		inv.DeadlineMs = ms
+		inv.Deadline = time.UnixMilli(ms)
 	}
 	return inv, nil
 }
 
+// maxAnswerBody bounds what is kept of an answer's body.
+const maxAnswerBody = 64 << 10
+
 // PostError reports a failure before any response byte was sent.
 func (c *Client) PostError(ctx context.Context, requestID string, e FunctionError) error {
-	return c.postError(ctx, "error", apiPrefix+"/invocation/"+requestID+"/error", e)
+	return c.postError(ctx, "error", invocationPath(requestID, "error"), e)
 }
 
 // PostInitError reports a failure to start; the runtime exits afterwards.
@@ -184,7 +282,7 @@ func (c *Client) PostInitError(ctx context.Context, e FunctionError) error {
 func (c *Client) postError(ctx context.Context, op, path string, e FunctionError) error {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout())
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+c.addr+path, bytes.NewReader(e.JSON()))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+c.addr+path, bytes.NewReader(e.Bounded().JSON()))
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
@@ -196,9 +294,9 @@ func (c *Client) postError(ctx context.Context, op, path string, e FunctionError
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBody))
 	if resp.StatusCode != http.StatusAccepted {
-		return &StatusError{Op: op, StatusCode: resp.StatusCode, Body: string(bytes.TrimSpace(body))}
+		return &StatusError{Op: op, StatusCode: resp.StatusCode, Body: string(bytes.TrimSpace(body)), Location: resp.Header.Get("Location")}
 	}
 	return nil
 }
@@ -208,7 +306,7 @@ func (c *Client) postError(ctx context.Context, op, path string, e FunctionError
 func (c *Client) OpenResponse(ctx context.Context, requestID, contentType string) (ResponseStream, error) {
 	s, err := chunked.Open(ctx, c.dial, chunked.Request{
 		Addr: c.addr,
-		Path: apiPrefix + "/invocation/" + requestID + "/response",
+		Path: invocationPath(requestID, "response"),
 		Header: http.Header{
 			"User-Agent":       {c.ua},
 			"Content-Type":     {contentType},

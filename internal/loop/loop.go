@@ -46,6 +46,15 @@ const (
 	DefaultResponseLimit = 200_000_000
 )
 
+// refuseEvent reports an event that cannot be run to /error.
+func (l *Loop) refuseEvent(ctx context.Context, ee *EventError) error {
+	post, cancel := graceContext(ctx, shutdownGrace)
+	defer cancel()
+	log := l.log.With(zap.String("requestId", ee.RequestID))
+	return l.postError(post, log, &Invocation{RequestID: ee.RequestID},
+		FunctionError{Type: TypeInvalidEvent, Message: ee.Err.Error()})
+}
+
 // shutdownGrace is how long after a shutdown begins the reports of the
 // invocation in flight may still take: Lambda's shutdown phase, with an
 // extension registered, lasts up to 500 ms before SIGKILL.
@@ -134,6 +143,14 @@ func (l *Loop) Run(ctx context.Context) error {
 			return nil
 		}
 		inv, err := l.cfg.API.Next(ctx)
+		var ee *EventError
+		if errors.As(err, &ee) {
+			// The id is known: the caller learns why, the loop goes on.
+			if err := l.refuseEvent(ctx, ee); err != nil {
+				return err
+			}
+			continue
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -175,6 +192,8 @@ func (l *Loop) Invoke(ctx context.Context, inv *Invocation) error {
 	var deadline time.Time
 	if !inv.Deadline.IsZero() {
 		deadline = inv.Deadline.Add(-l.cfg.DeadlineMargin)
+	} else {
+		log.Warn("the event has no deadline; the handler runs until it ends")
 	}
 	proc, err := invoke.Start(l.cfg.Command, invoke.Options{
 		Env:       l.env(inv, plan.Env),
@@ -387,6 +406,12 @@ func (l *Loop) postError(ctx context.Context, log *zap.Logger, inv *Invocation, 
 func (l *Loop) streamFailed(log *zap.Logger, err error, res invoke.Result, sent int64) error {
 	var early *chunked.EarlyResponseError
 	if errors.As(err, &early) {
+		if early.Response.StatusCode == http.StatusAccepted {
+			// Not a success: the rest of the body was never sent.
+			log.Warn("the Runtime API accepted the response before it ended; the handler was stopped and the rest of its output is lost",
+				zap.Int64("bytes", sent), zap.String("handler", res.Message()))
+			return nil
+		}
 		return l.checkStatus(log, "response", early.Response.StatusCode, string(early.Response.Body), res, sent)
 	}
 	log.Error("response stream failed; handler stopped", zap.Error(err), zap.String("handler", res.Message()), zap.Int64("bytes", sent))

@@ -535,6 +535,27 @@ func (c *conn) writeResponse(status int, headers []string, body []byte, closeCon
 	return err
 }
 
+// bigEvent is the event size above which /next writes the head first.
+const bigEvent = 1 << 20
+
+// writeHead writes a response head whose headers include the framing.
+func (c *conn) writeHead(status int, headers []string, closeConn bool) error {
+	var buf bytes.Buffer
+	fmt.Fprintf(&buf, "HTTP/1.1 %d %s\r\n", status, http.StatusText(status))
+	for i := 0; i+1 < len(headers); i += 2 {
+		buf.WriteString(headers[i])
+		buf.WriteString(": ")
+		buf.WriteString(headers[i+1])
+		buf.WriteString("\r\n")
+	}
+	if closeConn {
+		buf.WriteString("Connection: close\r\n")
+	}
+	buf.WriteString("\r\n")
+	_, err := c.nc.Write(buf.Bytes())
+	return err
+}
+
 // errorJSON renders a Runtime API error body.
 func errorJSON(errorType, message string) []byte {
 	b, _ := json.Marshal(map[string]string{"errorMessage": message, "errorType": errorType})

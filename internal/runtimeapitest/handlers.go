@@ -100,7 +100,23 @@ func (s *Server) handleNext(c *conn, req *request) bool {
 			h = append(h, kv[0], kv[1])
 		}
 	}
-	if err := c.writeResponse(http.StatusOK, h, ev.Payload, req.close); err != nil {
+	// A small event goes out in one write. A big one is written head
+	// first: once the head is out the event is in flight, as in Lambda,
+	// even if the runtime stops reading the body (refusing an oversized
+	// event, say) and reports it.
+	head, body := h, ev.Payload
+	if len(body) > bigEvent {
+		h = append(h, "Content-Length", strconv.Itoa(len(body)))
+		if err := c.writeHead(http.StatusOK, h, req.close); err != nil {
+			s.mu.Lock()
+			s.requeueLocked(inv)
+			s.mu.Unlock()
+			return false
+		}
+		_, err := c.nc.Write(body)
+		return err == nil
+	}
+	if err := c.writeResponse(http.StatusOK, head, body, req.close); err != nil {
 		s.mu.Lock()
 		s.requeueLocked(inv)
 		s.mu.Unlock()
