@@ -42,19 +42,14 @@ type InvokeComplete struct {
 	LogResult string `json:"LogResult,omitempty"`
 }
 
-// The headers sections of the two events, encoded once per Encoder.
-var (
-	payloadChunkHeaders = []Header{
+// eventHeaders returns the headers of a Lambda event of the given type.
+func eventHeaders(eventType, contentType string) []Header {
+	return []Header{
 		{Name: HeaderMessageType, Value: StringValue(MessageTypeEvent)},
-		{Name: HeaderEventType, Value: StringValue(EventPayloadChunk)},
-		{Name: HeaderContentType, Value: StringValue("application/octet-stream")},
+		{Name: HeaderEventType, Value: StringValue(eventType)},
+		{Name: HeaderContentType, Value: StringValue(contentType)},
 	}
-	invokeCompleteHeaders = []Header{
-		{Name: HeaderMessageType, Value: StringValue(MessageTypeEvent)},
-		{Name: HeaderEventType, Value: StringValue(EventInvokeComplete)},
-		{Name: HeaderContentType, Value: StringValue("application/json")},
-	}
-)
+}
 
 // PayloadChunk writes p as PayloadChunk events: headers :message-type
 // "event", :event-type "PayloadChunk", :content-type
@@ -64,7 +59,7 @@ var (
 // the Encoder's buffer has grown to the chunk size.
 func (e *Encoder) PayloadChunk(p []byte) error {
 	if e.chunkHeaders == nil {
-		e.chunkHeaders, _ = appendHeaders(nil, payloadChunkHeaders)
+		e.chunkHeaders, _ = appendHeaders(nil, eventHeaders(EventPayloadChunk, "application/octet-stream"))
 	}
 	for len(p) > 0 {
 		n := min(len(p), MaxPayloadLen)
@@ -83,8 +78,7 @@ func (e *Encoder) InvokeComplete(c InvokeComplete) error {
 	if err != nil {
 		return fmt.Errorf("eventstream: marshal InvokeComplete: %w", err)
 	}
-	h, _ := appendHeaders(nil, invokeCompleteHeaders)
-	return e.encodeRaw(h, payload)
+	return e.Encode(Message{Headers: eventHeaders(EventInvokeComplete, "application/json"), Payload: payload})
 }
 
 // Error writes an error message (:message-type "error" with :error-code
