@@ -29,8 +29,10 @@
 // reads messages back, checking both CRCs and the limits; the server side
 // does not need it, tests and client-side checks do.
 //
-// [Encoder.PayloadChunk], [Encoder.InvokeComplete], [Encoder.Error] and
-// [Encoder.Exception] write the events of an InvokeWithResponseStream
-// response as Lambda sends them and as aws-sdk-go-v2's service/lambda
-// client decodes them.
+// [Encoder.PayloadChunk] and [Encoder.InvokeComplete] write the events of
+// an InvokeWithResponseStream response as Lambda sends them;
+// [Encoder.Error] and [Encoder.Exception] write the protocol's error and
+// exception messages, which Lambda does not document for this operation.
+// The sdkcheck module's tests read all four with aws-sdk-go-v2's Lambda
+// client.
 package eventstream
