@@ -53,11 +53,23 @@ $(DIST)/streamstrap-layer-%.zip: $(DIST)/linux-%/bootstrap
 $(DIST)/streamstrap-function-%.zip: $(DIST)/linux-%/bootstrap
 	$(MKZIP) -o $@ bootstrap=$<
 
-## test: vet, race tests, a short fuzz run of the prelude parser (the README's test command)
+## test: vet, race tests (with a 1,000-invocation soak), a short run of every fuzz target
 test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
-	$(GO) test -run='^$$' -fuzz=FuzzParser -fuzztime=20s ./internal/prelude/
+	$(MAKE) --no-print-directory fuzz
+
+## fuzz: every parser of outside input, FUZZTIME each (9 targets: about a minute in all)
+FUZZTIME ?= 6s
+FUZZ_TARGETS := \
+	internal/loop:FuzzNextHeaders internal/chunked:FuzzReadAnswer internal/handler:FuzzSplitWords \
+	internal/prelude:FuzzParser internal/preflight:FuzzCheck internal/cgi:FuzzFromEvent \
+	internal/cgi:FuzzPathInfo internal/eventstream:FuzzDecode internal/functionurl:FuzzWriter
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t#*:} ($(FUZZTIME))"; \
+		$(GO) test -run='^$$' -fuzz="^$${t#*:}$$" -fuzztime=$(FUZZTIME) ./$${t%%:*}/ || exit 1; \
+	done
 
 ## soak: 10,000 mixed invocations through one bootstrap, printing its RSS, descriptors, threads and
 ## goroutines at every thousand; fails on growth (`make test` runs 1,000 of them)
