@@ -73,7 +73,7 @@ test:
 	echo "aws-lambda-rie: $$rie"; \
 	echo "$(GO) test -race -count=1 ./..."; \
 	STREAMSTRAP_RIE="$$rie" $(GO) test -race -count=1 ./...
-	@echo "fuzzing the prelude parser for $(FUZZTIME): a line every 3s; 0/sec for a while is new inputs being minimized, not a hang"
+	@echo "fuzzing the prelude parser for $(FUZZTIME): a line every 3s, and the last ones may show 0/sec; it stops by itself"
 	$(GO) test -run='^$$' -fuzz=FuzzParser -fuzztime=$(FUZZTIME) ./internal/prelude/
 
 ## run: the shell countdown example through the real loop on a built-in local runtime
