@@ -53,19 +53,35 @@ $(DIST)/streamstrap-layer-%.zip: $(DIST)/linux-%/bootstrap
 $(DIST)/streamstrap-function-%.zip: $(DIST)/linux-%/bootstrap
 	$(MKZIP) -o $@ bootstrap=$<
 
-## test: vet, race tests (with a 1,000-invocation soak), a short run of every fuzz target
+# The tools the tests run (scripts/check-prereqs.sh knows each one's package).
+TEST_PREREQS ?= go git python3 node
+# The pinned Runtime Interface Emulator is built once into the Go build cache
+# (cleared by `go clean -cache`), one directory per version, so every checkout
+# shares it and a second `make test` does not rebuild it. Set STREAMSTRAP_RIE
+# to use another emulator binary.
+RIE_VERSION = $(shell sed -n 's/^RIE_VERSION=//p' internal/rietest/install-rie.sh)
+RIE_DIR    ?= $(shell $(GO) env GOCACHE 2>/dev/null)/streamstrap-rie/$(RIE_VERSION)
+FUZZTIME   ?= 6s
+
+## test: prerequisites, vet, race tests (the RIE tests too, and a 1,000-invocation soak), a short
+## run of every fuzz target (the README's test command, and what .ci/run runs)
 test:
+	@bash scripts/check-prereqs.sh $(TEST_PREREQS)
 	$(GO) vet ./...
-	$(GO) test -race -count=1 ./...
+	@rie="$${STREAMSTRAP_RIE:-}"; \
+	if [[ -z "$$rie" ]]; then rie="$$(RIE_DIR='$(RIE_DIR)' bash internal/rietest/install-rie.sh)"; fi; \
+	echo "aws-lambda-rie: $$rie"; \
+	echo "$(GO) test -race -count=1 ./..."; \
+	STREAMSTRAP_RIE="$$rie" $(GO) test -race -count=1 ./...
 	$(MAKE) --no-print-directory fuzz
 
 ## fuzz: every parser of outside input, FUZZTIME each (9 targets: about a minute in all)
-FUZZTIME ?= 6s
 FUZZ_TARGETS := \
 	internal/loop:FuzzNextHeaders internal/chunked:FuzzReadAnswer internal/handler:FuzzSplitWords \
 	internal/prelude:FuzzParser internal/preflight:FuzzCheck internal/cgi:FuzzFromEvent \
 	internal/cgi:FuzzPathInfo internal/eventstream:FuzzDecode internal/functionurl:FuzzWriter
 fuzz:
+	@echo "fuzzing for $(FUZZTIME) each: a line every 3s, and the last ones may show 0/sec; each stops by itself"
 	@for t in $(FUZZ_TARGETS); do \
 		echo "fuzz $${t#*:} ($(FUZZTIME))"; \
 		$(GO) test -run='^$$' -fuzz="^$${t#*:}$$" -fuzztime=$(FUZZTIME) ./$${t%%:*}/ || exit 1; \
