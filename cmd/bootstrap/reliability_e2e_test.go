@@ -7,6 +7,7 @@ package main
 // process is left behind.
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"syscall"
@@ -322,4 +323,25 @@ func TestErrorBodyIsBounded(t *testing.T) {
 		t.Errorf("the stack trace was dropped entirely")
 	}
 	wantNothingLeft(t, p)
+}
+
+// TestUnsolicitedAnswerKeepsJSONLogs: net/http's own complaint about an
+// answer on an idle connection goes through the bootstrap's logger, so a
+// JSON log stays JSON, line by line.
+func TestUnsolicitedAnswerKeepsJSONLogs(t *testing.T) {
+	srv, p := start(t, runtimeapitest.Options{}, []string{"AWS_LAMBDA_LOG_FORMAT=JSON"})
+	srv.SendUnsolicited()
+	// The handler's pause lets the transport see the stray answer on the
+	// idle /next connection while the invocation runs.
+	wantSuccess(t, call(t, srv, "tick"), "first\nsecond\n")
+	wantSuccess(t, call(t, srv, "hello"), "hello\n")
+	if !p.WaitStderr("Unsolicited response", 5*time.Second) {
+		t.Fatalf("net/http's line was not logged:\n%s", p.Stderr())
+	}
+	for _, line := range strings.Split(strings.TrimSpace(p.Stderr()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Errorf("not a JSON line: %q", line)
+		}
+	}
 }

@@ -122,6 +122,17 @@ func (s *Server) handleNext(c *conn, req *request) bool {
 		s.mu.Unlock()
 		return false
 	}
+	s.mu.Lock()
+	unsolicited := s.unsolicited > 0
+	if unsolicited {
+		s.unsolicited--
+	}
+	s.mu.Unlock()
+	if unsolicited {
+		// An answer nobody asked for, on the now idle connection.
+		c.writeResponse(http.StatusOK, nil, []byte("unsolicited"), true)
+		return false
+	}
 	return true
 }
 

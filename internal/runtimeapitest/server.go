@@ -291,6 +291,7 @@ type Server struct {
 	recordData bool
 	hashData   bool
 	nextFaults []nextFault
+	unsolicited int // SendUnsolicited count
 	postFaults map[string][]postFault
 	failPosts  map[string][]postAnswer
 	interims   map[string][]interimFault
@@ -505,6 +506,15 @@ func (s *Server) ResetResponse(id string, afterBytes int) {
 func (s *Server) FailPost(id string, status int) {
 	s.mu.Lock()
 	s.failPosts[id] = append(s.failPosts[id], postAnswer{status: status})
+	s.mu.Unlock()
+}
+
+// SendUnsolicited makes the next successful GET /next follow its answer, on
+// the same (now idle) connection, with a second answer nobody asked for, and
+// then close the connection. One-shot.
+func (s *Server) SendUnsolicited() {
+	s.mu.Lock()
+	s.unsolicited++
 	s.mu.Unlock()
 }
 
