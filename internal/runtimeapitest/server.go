@@ -275,27 +275,27 @@ type Server struct {
 	wg      sync.WaitGroup
 	closeCh chan struct{}
 
-	mu         sync.Mutex
-	closed     bool
-	changed    chan struct{} // closed and replaced on every state change
-	conns      map[net.Conn]struct{}
-	connCount  int
-	invs       map[string]*invocation
-	queue      []*invocation
-	waiters    []*waiter
-	inFlight   int // handed out and not done
-	nextCalls  int
-	initErrors []InitError
-	violations []string
-	allowViol  bool
-	recordData bool
-	hashData   bool
-	nextFaults []nextFault
+	mu          sync.Mutex
+	closed      bool
+	changed     chan struct{} // closed and replaced on every state change
+	conns       map[net.Conn]struct{}
+	connCount   int
+	invs        map[string]*invocation
+	queue       []*invocation
+	waiters     []*waiter
+	inFlight    int // handed out and not done
+	nextCalls   int
+	initErrors  []InitError
+	violations  []string
+	allowViol   bool
+	recordData  bool
+	hashData    bool
+	nextFaults  []nextFault
 	unsolicited int // SendUnsolicited count
-	postFaults map[string][]postFault
-	failPosts  map[string][]postAnswer
-	interims   map[string][]interimFault
-	throttle   throttle
+	postFaults  map[string][]postFault
+	failPosts   map[string][]postAnswer
+	interims    map[string][]interimFault
+	throttle    throttle
 
 	regs           []*Registration // POST /extension/register, in order
 	registerFaults []int           // FailRegister statuses, FIFO
