@@ -73,6 +73,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/streamstrap/streamstrap/internal/httpsyntax"
 )
 
 // Shape is what kind of event a payload is.
@@ -473,7 +475,7 @@ func (e env) headers(hdr map[string][]string) {
 	vals := make(map[string][]string)
 	for _, k := range sortedKeys(hdr) {
 		lower := strings.ToLower(k)
-		if !isToken(k) || strings.Contains(k, "_") {
+		if !httpsyntax.IsToken(k) || strings.Contains(k, "_") {
 			continue
 		}
 		switch lower {
@@ -516,21 +518,4 @@ func sortedKeys(m map[string][]string) []string {
 	}
 	slices.Sort(keys)
 	return keys
-}
-
-// isToken reports whether s is an RFC 7230 token.
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
 }

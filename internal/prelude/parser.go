@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/streamstrap/streamstrap/internal/httpsyntax"
 )
 
 // maxQuoted is how many bytes of an offending line a SyntaxError keeps.
@@ -216,7 +218,7 @@ func (p *Parser) parseLine(line []byte) (end bool, err error) {
 		return false, bad("empty header name")
 	}
 	for i := 0; i < len(name); i++ {
-		if !isTokenChar(name[i]) {
+		if !httpsyntax.IsTokenChar(name[i]) {
 			return false, bad(fmt.Sprintf("invalid character %q in header name (want an RFC 7230 token)", name[i:i+1]))
 		}
 	}
