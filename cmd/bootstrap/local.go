@@ -17,6 +17,7 @@ import (
 	"github.com/streamstrap/streamstrap/internal/localapi"
 	"github.com/streamstrap/streamstrap/internal/logging"
 	"github.com/streamstrap/streamstrap/internal/loop"
+	"github.com/streamstrap/streamstrap/internal/runtimeapi"
 )
 
 // newLocalCommand is `bootstrap local`: one event through the real loop on a
@@ -77,29 +78,23 @@ func runLocal(ctx context.Context, opts options, args []string, event []byte, ti
 	if fe != nil {
 		return &exitError{code: 1, err: fmt.Errorf("%s: %s", fe.Type, fe.Message)}
 	}
-	mode, err := newMode(opts)
-	if err != nil {
-		return &exitError{code: 2, err: err}
-	}
 	srv, err := localapi.Start()
 	if err != nil {
 		return &exitError{code: 1, err: err}
 	}
 	defer srv.Close()
-	client := loop.NewClient(srv.Addr(), "streamstrap/"+version, 1)
+	client := runtimeapi.NewClient(srv.Addr(), userAgent(), 1)
 	defer client.CloseIdle()
+	cfg, err := loopConfig(opts, client, cmd, sink, log)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	loopCtx, cancelLoop := context.WithCancel(ctx)
 	loopDone := make(chan error, 1)
-	go func() {
-		loopDone <- loop.New(loop.Config{
-			API: client, Command: cmd, Mode: mode,
-			DeadlineMargin: opts.deadlineMargin, KillGrace: opts.killGrace,
-			Logger: log, HandlerLog: sink.HandlerLine,
-		}).Run(loopCtx)
-	}()
+	go func() { loopDone <- loop.RunN(loopCtx, cfg, 1) }()
 
 	inv := localapi.Invocation{Payload: event, Timeout: timeout, Body: os.Stdout,
 		OnPrelude: func(p json.RawMessage) {

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // runLocalCmd runs `bootstrap local` to its end and returns stdout, stderr
@@ -66,6 +67,26 @@ func TestLocalRunsOneEventThroughTheLoop(t *testing.T) {
 				if !strings.Contains(stderr, want) {
 					t.Errorf("stderr lacks %q:\n%s", want, stderr)
 				}
+			}
+		})
+	}
+}
+
+// TestDeadlineMarginZeroMeansZero: --deadline-margin=0 lets the handler run
+// to the deadline itself. The check is a lower bound only (a timer never
+// fires early), so a busy machine cannot make it fail; when 0 meant the
+// 250ms default, the run ended about 250ms before the 1s timeout.
+func TestDeadlineMarginZeroMeansZero(t *testing.T) {
+	for _, flag := range [][]string{{"--deadline-margin=0"}, {"--deadline-margin", "0s"}} {
+		t.Run(strings.Join(flag, " "), func(t *testing.T) {
+			start := time.Now()
+			stdout, stderr, code := runLocalCmd(t, "sleep", append(flag, "--timeout", "1s", "--", "./behave.sh")...)
+			elapsed := time.Since(start)
+			if stdout != "started\n" || code != 1 || !strings.Contains(stderr, "Runtime.HandlerTimeout") {
+				t.Fatalf("exit %d, stdout %q, stderr:\n%s", code, stdout, stderr)
+			}
+			if elapsed < time.Second {
+				t.Errorf("the handler was stopped after %s, before the 1s deadline", elapsed)
 			}
 		})
 	}

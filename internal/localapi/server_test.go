@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/streamstrap/streamstrap/internal/runtimeapi"
 )
 
 func TestPreludeSplitter(t *testing.T) {
@@ -49,7 +51,7 @@ func TestServerProtocol(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	base := "http://" + s.Addr() + prefix
+	base := "http://" + s.Addr() + runtimeapi.PathPrefix
 	var body bytes.Buffer
 	done := make(chan *Result, 1)
 	go func() {
