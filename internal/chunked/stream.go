@@ -229,8 +229,8 @@ func (s *Stream) ReadFrom(r io.Reader) (int64, error) {
 	}
 }
 
-// Written reports how many body bytes have been sent.
-func (s *Stream) Written() int64 { return s.written }
+// sent reports how many body bytes have been sent; the tests check it.
+func (s *Stream) sent() int64 { return s.written }
 
 // Close ends the body with the last chunk and the given trailer fields (only
 // declared names with non-empty values are sent), waits for the server's

@@ -149,14 +149,15 @@ func (p *Parser) Finish() error {
 	})
 }
 
-// Prelude returns the encoded prelude (JSON followed by 8 NUL bytes, at
-// most MaxPrelude bytes) once the header block is complete.
-func (p *Parser) Prelude() ([]byte, error) {
+// encoded returns the encoded prelude (JSON followed by 8 NUL bytes, at
+// most MaxPrelude bytes) once the header block is complete; the tests use
+// it to check the parser and Encode together.
+func (p *Parser) encoded() ([]byte, error) {
 	if p.err != nil {
-		return nil, fmt.Errorf("%w: Prelude after an error: %w", errMisuse, p.err)
+		return nil, fmt.Errorf("%w: encoded after an error: %w", errMisuse, p.err)
 	}
 	if !p.done {
-		return nil, fmt.Errorf("%w: Prelude before the end of the header block", errMisuse)
+		return nil, fmt.Errorf("%w: encoded before the end of the header block", errMisuse)
 	}
 	if p.prelude == nil {
 		b, err := Encode(p.Response(), p.target)
