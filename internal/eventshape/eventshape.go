@@ -70,8 +70,14 @@ type probe struct {
 	} `json:"requestContext"`
 }
 
-// Detect classifies an event payload. Anything it doesn't recognise,
-// including invalid JSON, is Other.
+// Detect classifies an event payload. It tells payload 2.0 ("version": "2.0"
+// with requestContext.http.method) from a Function URL (domainName contains
+// ".lambda-url.") or an HTTP API, and payload 1.0 (httpMethod, path and
+// requestContext) from a REST API or an HTTP API configured for payload 1.0.
+// ALB target events look like payload 1.0 but have requestContext.elb; they
+// are Other, because ALB cannot stream and encodes its query string
+// differently. Anything it doesn't recognise, including invalid JSON, is
+// Other.
 func Detect(event []byte) Shape {
 	var p probe
 	if err := json.Unmarshal(event, &p); err != nil || p.RequestContext == nil {
