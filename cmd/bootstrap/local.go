@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -92,10 +91,6 @@ func runLocal(ctx context.Context, opts options, args []string, event []byte, ti
 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	loopCtx, cancelLoop := context.WithCancel(ctx)
-	loopDone := make(chan error, 1)
-	go func() { loopDone <- loop.RunN(loopCtx, cfg, 1) }()
-
 	inv := localapi.Invocation{Payload: event, Timeout: timeout, Body: os.Stdout,
 		OnPrelude: func(p json.RawMessage) {
 			fmt.Fprintf(os.Stderr, "streamstrap local: HTTP response prelude %s\n", p)
@@ -106,27 +101,8 @@ func runLocal(ctx context.Context, opts options, args []string, event []byte, ti
 			fmt.Fprintf(os.Stderr, "streamstrap local: +%-10s %d bytes\n", at.Round(time.Microsecond), n)
 		}
 	}
-	type outcome struct {
-		res *localapi.Result
-		err error
-	}
-	got := make(chan outcome, 1)
-	go func() {
-		res, err := srv.Invoke(ctx, inv)
-		got <- outcome{res, err}
-	}()
-	var res *localapi.Result
-	select {
-	case o := <-got:
-		res, err = o.res, o.err
-	case err = <-loopDone:
-		loopDone <- err
-		if err == nil {
-			err = errors.New("the runtime stopped before the invocation ended")
-		}
-	}
-	cancelLoop()
-	if lerr := <-loopDone; lerr != nil && err == nil {
+	res, lerr, err := srv.InvokeWith(ctx, inv, func(ctx context.Context) error { return loop.RunN(ctx, cfg, 1) })
+	if lerr != nil {
 		log.Warn("runtime loop ended with an error", zap.Error(lerr))
 	}
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -165,6 +166,47 @@ func (s *Server) Invoke(ctx context.Context, inv Invocation) (*Result, error) {
 		return r, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	}
+}
+
+// ErrRuntimeStopped is InvokeWith's error when the runtime returned nil
+// before the invocation ended.
+var ErrRuntimeStopped = errors.New("the runtime stopped before the invocation ended")
+
+// InvokeWith runs runtime (a Runtime API loop pointed at s) alongside one
+// Invoke of inv, so a caller needs no goroutines of its own. Once the
+// invocation has ended it cancels runtime's context, waits for it and
+// returns its error as runtimeErr. If runtime returns first, that is err
+// (ErrRuntimeStopped if it returned nil) and there is no Result.
+func (s *Server) InvokeWith(ctx context.Context, inv Invocation, runtime func(context.Context) error) (res *Result, runtimeErr, err error) {
+	rctx, stopRuntime := context.WithCancel(ctx)
+	defer stopRuntime()
+	ran := make(chan error, 1)
+	go func() { ran <- runtime(rctx) }()
+
+	ictx, stopInvoke := context.WithCancel(ctx)
+	defer stopInvoke()
+	type outcome struct {
+		res *Result
+		err error
+	}
+	got := make(chan outcome, 1)
+	go func() {
+		res, err := s.Invoke(ictx, inv)
+		got <- outcome{res, err}
+	}()
+
+	select {
+	case o := <-got:
+		stopRuntime()
+		return o.res, <-ran, o.err
+	case err = <-ran:
+		stopInvoke()
+		<-got
+		if err == nil {
+			err = ErrRuntimeStopped
+		}
+		return nil, nil, err
 	}
 }
 

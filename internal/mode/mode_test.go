@@ -77,7 +77,7 @@ func TestHeaderFramer(t *testing.T) {
 		if _, done, err := p.Feed([]byte(s)); err != nil || !done {
 			panic("bad fixture")
 		}
-		b, _ := p.Prelude()
+		b, _ := prelude.Encode(p.Response(), t)
 		return string(b)
 	}
 	const nul8 = "\x00\x00\x00\x00\x00\x00\x00\x00"
