@@ -110,9 +110,9 @@ func userAgent() string { return "streamstrap/" + version }
 // loopConfig is the one place the flags become a loop.Config, for both the
 // runtime and `bootstrap local`.
 func loopConfig(opts options, api loop.API, cmd invoke.Command, sink *logging.Sink, log *zap.Logger) (loop.Config, error) {
-	m, err := newMode(opts)
+	m, err := mode.New(opts.mode, opts.contentType)
 	if err != nil {
-		return loop.Config{}, err
+		return loop.Config{}, fmt.Errorf("--mode: %w", err)
 	}
 	return loop.Config{
 		API:            api,
@@ -185,20 +185,4 @@ func resolveHandler(args []string, preflight bool) (invoke.Command, *runtimeapi.
 		}
 	}
 	return cmd, nil
-}
-
-// newMode builds the Mode named by --mode.
-func newMode(opts options) (mode.Mode, error) {
-	raw := mode.RawMode{ContentType: opts.contentType}
-	switch opts.mode {
-	case "raw", "":
-		return raw, nil
-	case "http":
-		return mode.HTTPMode{}, nil
-	case "cgi":
-		return mode.CGIMode{}, nil
-	case "auto":
-		return mode.AutoMode{Raw: raw}, nil
-	}
-	return nil, fmt.Errorf("unknown --mode %q (want raw, http, cgi or auto)", opts.mode)
 }

@@ -69,6 +69,24 @@ func (e *HeadError) Error() string { return e.Err.Error() }
 // Unwrap returns the underlying problem.
 func (e *HeadError) Unwrap() error { return e.Err }
 
+// New returns the mode called name: raw ("" too), http, cgi or auto. contentType is
+// the Content-Type of raw responses, for raw and auto; empty means
+// DefaultContentType.
+func New(name, contentType string) (Mode, error) {
+	raw := RawMode{ContentType: contentType}
+	switch name {
+	case "raw", "":
+		return raw, nil
+	case "http":
+		return HTTPMode{}, nil
+	case "cgi":
+		return CGIMode{}, nil
+	case "auto":
+		return AutoMode{Raw: raw}, nil
+	}
+	return nil, fmt.Errorf("unknown mode %q (want raw, http, cgi or auto)", name)
+}
+
 // RawMode passes the event to stdin and streams stdout as the body.
 type RawMode struct {
 	// ContentType of the responses; DefaultContentType when empty.

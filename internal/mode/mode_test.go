@@ -188,3 +188,24 @@ func TestModesPrepare(t *testing.T) {
 		})
 	}
 }
+
+func TestNew(t *testing.T) {
+	tests := []struct {
+		name string
+		want Mode
+	}{
+		{"", RawMode{ContentType: "c/t"}},
+		{"raw", RawMode{ContentType: "c/t"}},
+		{"http", HTTPMode{}},
+		{"cgi", CGIMode{}},
+		{"auto", AutoMode{Raw: RawMode{ContentType: "c/t"}}},
+	}
+	for _, tt := range tests {
+		if got, err := New(tt.name, "c/t"); err != nil || got != tt.want {
+			t.Errorf("New(%q) = %#v, %v; want %#v", tt.name, got, err, tt.want)
+		}
+	}
+	if _, err := New("Raw", ""); err == nil || !strings.Contains(err.Error(), `unknown mode "Raw"`) {
+		t.Errorf("New(Raw) error = %v", err)
+	}
+}
