@@ -77,7 +77,7 @@ test:
 
 ## fuzz: every parser of outside input, FUZZTIME each (9 targets: about a minute in all)
 FUZZ_TARGETS := \
-	internal/loop:FuzzNextHeaders internal/chunked:FuzzReadAnswer internal/handler:FuzzSplitWords \
+	internal/runtimeapi:FuzzNextHeaders internal/chunked:FuzzReadAnswer internal/handler:FuzzSplitWords \
 	internal/prelude:FuzzParser internal/preflight:FuzzCheck internal/cgi:FuzzFromEvent \
 	internal/cgi:FuzzPathInfo internal/eventstream:FuzzDecode internal/functionurl:FuzzWriter
 fuzz:

@@ -21,6 +21,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/streamstrap/streamstrap/internal/loop"
+	"github.com/streamstrap/streamstrap/internal/mode"
+	"github.com/streamstrap/streamstrap/internal/runtimeapi"
 )
 
 // Set by the linker (-X main.version=...); see the Makefile.
@@ -132,12 +134,12 @@ Every flag can also be set with an environment variable STREAMSTRAP_<FLAG>
 // the runtime and `bootstrap local`.
 func addRuntimeFlags(fs *pflag.FlagSet, opts *options) {
 	fs.DurationVar(&opts.deadlineMargin, "deadline-margin", loop.DefaultDeadlineMargin,
-		"stop the handler this long before the invocation deadline, so its timeout can still be reported")
+		"stop the handler this long before the invocation deadline, so its timeout can still be reported (0: at the deadline)")
 	fs.DurationVar(&opts.killGrace, "kill-grace", loop.DefaultKillGrace,
-		"time between SIGTERM and SIGKILL when a handler is stopped")
+		"time between SIGTERM and SIGKILL when a handler is stopped (0 or less: the default)")
 	fs.StringVar(&opts.logLevel, "log-level", "",
 		"level of the bootstrap's own logs: TRACE, DEBUG, INFO, WARN, ERROR, FATAL (default $AWS_LAMBDA_LOG_LEVEL, else INFO)")
-	fs.StringVar(&opts.contentType, "content-type", loop.DefaultContentType,
+	fs.StringVar(&opts.contentType, "content-type", mode.DefaultContentType,
 		"Content-Type of raw streamed responses")
 	fs.StringVar(&opts.mode, "mode", "raw",
 		"how handler output becomes the response: raw (stdout is the body), http (a CGI header block, then the body),\n"+
@@ -145,7 +147,7 @@ func addRuntimeFlags(fs *pflag.FlagSet, opts *options) {
 	fs.Int64Var(&opts.maxResponseBytes, "max-response-bytes", loop.DefaultResponseLimit,
 		"cut a response at this many bytes: stop the handler and end the stream with the error Function.ResponseSizeTooLarge\n"+
 			"(default Lambda's streamed limit, 200 MB; 0 turns the cap off)")
-	fs.DurationVar(&opts.peerTimeout, "peer-timeout", loop.DefaultPeerTimeout,
+	fs.DurationVar(&opts.peerTimeout, "peer-timeout", runtimeapi.DefaultPeerTimeout,
 		"give up on a Runtime API that accepts no byte of a response, or does not answer a post, for this long")
 	fs.BoolVar(&opts.preflight, "preflight", true,
 		"check at start that the handler can run here (a #! line with CRLF or a missing interpreter,\n"+

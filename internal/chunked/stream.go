@@ -31,6 +31,8 @@ import (
 	"time"
 
 	"github.com/valyala/bytebufferpool"
+
+	"github.com/streamstrap/streamstrap/internal/httpsyntax"
 )
 
 // CopyBufferSize is the size of the buffer ReadFrom reads into. A pipe holds
@@ -190,7 +192,9 @@ type Stream struct {
 	closed    atomic.Bool
 }
 
-// Open dials req.Addr and prepares the request head. The head is sent together
+// Open dials req.Addr and prepares the request head. ctx bounds the whole
+// stream: once it is done the connection is closed, which ends any write or
+// wait for the answer with a *CanceledError. The head is sent together
 // with the first chunk (or with the end of an empty body), so a stream that
 // never gets a byte costs one connect and nothing else.
 func Open(ctx context.Context, dial Dialer, req Request) (*Stream, error) {
@@ -245,7 +249,7 @@ func buildHead(req Request) ([]byte, error) {
 			return nil, fmt.Errorf("chunked: header %q is managed by the stream", name)
 		}
 		for _, v := range values {
-			if !validField(name) || !validValue(v) {
+			if !httpsyntax.IsToken(name) || !validValue(v) {
 				return nil, fmt.Errorf("chunked: invalid header %q: %q", name, v)
 			}
 			fmt.Fprintf(&b, "%s: %s\r\n", name, v)
@@ -254,7 +258,7 @@ func buildHead(req Request) ([]byte, error) {
 	b.WriteString("Transfer-Encoding: chunked\r\n")
 	if len(req.Trailer) > 0 {
 		for _, name := range req.Trailer {
-			if !validField(name) {
+			if !httpsyntax.IsToken(name) {
 				return nil, fmt.Errorf("chunked: invalid trailer name %q", name)
 			}
 		}
@@ -319,8 +323,8 @@ func (s *Stream) ReadFrom(r io.Reader) (int64, error) {
 	}
 }
 
-// Written reports how many body bytes have been sent.
-func (s *Stream) Written() int64 { return s.written }
+// sent reports how many body bytes have been sent; the tests check it.
+func (s *Stream) sent() int64 { return s.written }
 
 // Close ends the body with the last chunk and the given trailer fields (only
 // declared names with non-empty values are sent), waits for the server's
@@ -545,37 +549,7 @@ func (s *Stream) readAnswer() (*Response, error) {
 	}
 }
 
-// validField reports whether name is an RFC 9110 token.
-func validField(name string) bool {
-	if name == "" {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if c >= 0x80 || !tokenChar[c] {
-			return false
-		}
-	}
-	return true
-}
-
 // validValue rejects CR, LF and NUL, which would break the framing.
 func validValue(v string) bool {
 	return !strings.ContainsAny(v, "\r\n\x00")
 }
-
-var tokenChar = func() (t [128]bool) {
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
-	}
-	for c := 'A'; c <= 'Z'; c++ {
-		t[c] = true
-	}
-	for _, c := range "!#$%&'*+-.^_`|~" {
-		t[c] = true
-	}
-	return t
-}()

@@ -1,4 +1,4 @@
-package loop
+package runtimeapi
 
 import (
 	"errors"
@@ -39,7 +39,7 @@ func TestInvocationPath(t *testing.T) {
 	for _, id := range []string{"../init/error#", "a/b", "a?b", "%zz", "a\tb", "a b", "é", "8476a536-e9f4-11e8-9739-2dfe598c3fcd"} {
 		for _, ep := range []string{"response", "error"} {
 			p := invocationPath(id, ep)
-			rest, ok := strings.CutPrefix(p, apiPrefix+"/invocation/")
+			rest, ok := strings.CutPrefix(p, PathPrefix+"/invocation/")
 			seg, tail, _ := strings.Cut(rest, "/")
 			got, err := url.PathUnescape(seg)
 			if !ok || tail != ep || err != nil || got != id || strings.ContainsAny(seg, "?# \t") {
@@ -61,13 +61,13 @@ func TestInvocationFrom(t *testing.T) {
 	if _, err := invocationFrom(h()); err == nil || errors.As(err, &ee) {
 		t.Errorf("no id: %v, want a fatal error", err)
 	}
-	if _, err := invocationFrom(h(headerRequestID, "..")); err == nil || errors.As(err, &ee) {
+	if _, err := invocationFrom(h(HeaderRequestID, "..")); err == nil || errors.As(err, &ee) {
 		t.Errorf("dot segment id: %v, want a fatal error", err)
 	}
-	if _, err := invocationFrom(h(headerRequestID, "id", headerDeadlineMs, "abc")); !errors.As(err, &ee) || ee.RequestID != "id" {
+	if _, err := invocationFrom(h(HeaderRequestID, "id", HeaderDeadlineMs, "abc")); !errors.As(err, &ee) || ee.RequestID != "id" {
 		t.Errorf("bad deadline: %v, want an EventError for id", err)
 	}
-	inv, err := invocationFrom(h(headerRequestID, "id", headerDeadlineMs, "1796151156081", headerTraceID, "Root=1"))
+	inv, err := invocationFrom(h(HeaderRequestID, "id", HeaderDeadlineMs, "1796151156081", HeaderTraceID, "Root=1"))
 	if err != nil || inv.DeadlineMs != 1796151156081 || inv.Deadline.UnixMilli() != 1796151156081 || inv.TraceID != "Root=1" {
 		t.Errorf("good headers: %+v, %v", inv, err)
 	}
@@ -113,8 +113,8 @@ func FuzzNextHeaders(f *testing.F) {
 	f.Add("a\tb", "", "", "", "", "")
 	f.Fuzz(func(t *testing.T, id, deadline, arn, trace, clientCtx, cognito string) {
 		h := http.Header{}
-		for k, v := range map[string]string{headerRequestID: id, headerDeadlineMs: deadline, headerFunctionARN: arn,
-			headerTraceID: trace, headerClientContext: clientCtx, headerCognitoIdentity: cognito} {
+		for k, v := range map[string]string{HeaderRequestID: id, HeaderDeadlineMs: deadline, HeaderFunctionARN: arn,
+			HeaderTraceID: trace, HeaderClientContext: clientCtx, HeaderCognitoIdentity: cognito} {
 			if v != "" {
 				h.Set(k, v)
 			}
@@ -126,7 +126,7 @@ func FuzzNextHeaders(f *testing.F) {
 			if inv.DeadlineMs < 0 || (inv.DeadlineMs == 0) != inv.Deadline.IsZero() {
 				t.Fatalf("deadline %d / %v", inv.DeadlineMs, inv.Deadline)
 			}
-			rest := strings.TrimPrefix(invocationPath(inv.RequestID, "error"), apiPrefix+"/invocation/")
+			rest := strings.TrimPrefix(invocationPath(inv.RequestID, "error"), PathPrefix+"/invocation/")
 			seg, tail, _ := strings.Cut(rest, "/")
 			if got, err := url.PathUnescape(seg); err != nil || got != inv.RequestID || tail != "error" {
 				t.Fatalf("id %q makes path segment %q + %q", inv.RequestID, seg, tail)
