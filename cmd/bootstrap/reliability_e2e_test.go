@@ -345,3 +345,24 @@ func TestUnsolicitedAnswerKeepsJSONLogs(t *testing.T) {
 		}
 	}
 }
+
+// TestEarlyAcceptIsNotASuccess: a 202 before the body ended stops the
+// handler and is logged as what it is, not as "invocation done".
+func TestEarlyAcceptIsNotASuccess(t *testing.T) {
+	srv, p := start(t, runtimeapitest.Options{}, nil)
+	var id string
+	inv := enqueue(t, srv, "yes", func(i string) { id = i; srv.RespondEarly(i, 202, 1<<20) })
+	if inv.Status != 202 || !inv.Truncated {
+		t.Fatalf("status %d truncated %v", inv.Status, inv.Truncated)
+	}
+	if !p.WaitStderr("accepted the response before it ended", 10*time.Second) {
+		t.Fatalf("no warning:\n%s", p.Stderr())
+	}
+	for _, line := range strings.Split(p.Stderr(), "\n") {
+		if strings.Contains(line, "invocation done") && strings.Contains(line, id) {
+			t.Errorf("logged as done: %s", line)
+		}
+	}
+	wantSuccess(t, call(t, srv, "hello"), "hello\n")
+	wantNothingLeft(t, p)
+}
