@@ -22,6 +22,10 @@ DATE    ?= $(shell git log -1 --format=%cI 2>/dev/null || echo 1980-01-01T00:00:
 LDFLAGS    := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 BUILDFLAGS := -trimpath -buildvcs=false -ldflags "$(LDFLAGS)"
 GOBUILD    := CGO_ENABLED=0 $(GO) build $(BUILDFLAGS)
+# The artifacts Lambda runs (dist/linux-*/bootstrap, the zips, the image) are
+# built with this tag, which leaves out the local-development commands
+# (`local`); dist/bootstrap, for this host, keeps everything.
+LAMBDA_TAGS := -tags lambda
 MKZIP      := $(GO) run -trimpath ./internal/release/cmd/mkzip -mtime $(DATE)
 
 BINARIES  := $(foreach a,$(ARCHES),$(DIST)/linux-$(a)/bootstrap)
@@ -35,11 +39,12 @@ IMAGE ?= streamstrap:latest
 
 all: build layer
 
-## build: static linux/amd64 + linux/arm64 binaries, and dist/bootstrap for this host
+## build: static linux/amd64 + linux/arm64 binaries for Lambda (-tags lambda), and dist/bootstrap
+## for this host with the development commands
 build: $(BINARIES) $(DIST)/bootstrap
 
 $(DIST)/linux-%/bootstrap: FORCE
-	GOOS=linux GOARCH=$* $(GOBUILD) -o $@ $(PKG)
+	GOOS=linux GOARCH=$* $(GOBUILD) $(LAMBDA_TAGS) -o $@ $(PKG)
 
 $(DIST)/bootstrap: FORCE
 	$(GOBUILD) -o $@ $(PKG)
