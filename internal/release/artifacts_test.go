@@ -204,7 +204,7 @@ func readZipEntry(t *testing.T, zf *zip.File) []byte {
 
 // maxLambdaBinary bounds the size of the binaries Lambda runs (6 MB,
 // stripped): the layer's, the function zip's and the image's bootstrap.
-const maxLambdaBinary = 8_000_000
+const maxLambdaBinary = 6_000_000
 
 // TestTwoBuilds: the binaries Lambda runs are the lean build (-tags lambda:
 // no `local`, at most maxLambdaBinary bytes), while dist/bootstrap, for the

@@ -116,40 +116,30 @@ const BufferSize = chunked.CopyBufferSize
 // Client speaks the Lambda Runtime API over HTTP/1.1.
 type Client struct {
 	addr string
-	http *http.Client
+	wire *wire
 	dial chunked.Dialer
 	ua   string
+	next wireRequest // GET /next, the same every time
 }
 
 // NewClient returns a client for the Runtime API at addr (host:port, the
 // value of AWS_LAMBDA_RUNTIME_API). maxConns is the number of loops sharing it.
 func NewClient(addr, userAgent string, maxConns int) *Client {
+	// No keep-alive probes: the environment is frozen between invocations.
 	dialer := &net.Dialer{KeepAlive: -1}
-	var protocols http.Protocols
-	protocols.SetHTTP1(true)
-	tr := &http.Transport{
-		DialContext:         dialer.DialContext,
-		MaxIdleConnsPerHost: max(maxConns, 1) + 1,
-		DisableCompression:  true,
-		Protocols:           &protocols,
-	}
 	return &Client{
 		addr: addr,
 		// No timeout: /next is a long poll that may wait for minutes.
-		http: &http.Client{Transport: tr},
+		wire: &wire{addr: addr, dial: dialer.DialContext, maxIdle: max(maxConns, 1) + 1},
 		dial: dialer.DialContext,
 		ua:   userAgent,
+		next: wireRequest{method: http.MethodGet, path: PathNext, header: []string{"User-Agent", userAgent}},
 	}
 }
 
 // Next waits for the next invocation. Any failure is fatal for the runtime.
 func (c *Client) Next(ctx context.Context) (*Invocation, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+c.addr+PathNext, nil)
-	if err != nil {
-		return nil, callError(http.MethodGet, PathNext, err)
-	}
-	req.Header.Set("User-Agent", c.ua)
-	resp, err := c.http.Do(req)
+	resp, err := c.wire.do(ctx, &c.next)
 	if err != nil {
 		return nil, callError(http.MethodGet, PathNext, err)
 	}
@@ -196,14 +186,8 @@ func (c *Client) PostInitError(ctx context.Context, e FunctionError) error {
 }
 
 func (c *Client) postError(ctx context.Context, path string, e FunctionError) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+c.addr+path, bytes.NewReader(e.JSON()))
-	if err != nil {
-		return callError(http.MethodPost, path, err)
-	}
-	req.Header.Set("User-Agent", c.ua)
-	req.Header.Set("Content-Type", ContentTypeError)
-	req.Header.Set(HeaderErrorType, e.Type)
-	resp, err := c.http.Do(req)
+	resp, err := c.wire.do(ctx, &wireRequest{method: http.MethodPost, path: path, body: e.JSON(),
+		header: []string{"User-Agent", c.ua, "Content-Type", ContentTypeError, HeaderErrorType, e.Type}})
 	if err != nil {
 		return callError(http.MethodPost, path, err)
 	}
@@ -268,4 +252,4 @@ func early(err error) error {
 }
 
 // CloseIdle releases idle connections, e.g. before exiting.
-func (c *Client) CloseIdle() { c.http.CloseIdleConnections() }
+func (c *Client) CloseIdle() { c.wire.closeIdle() }
