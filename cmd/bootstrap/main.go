@@ -121,6 +121,7 @@ Every flag can also be set with an environment variable STREAMSTRAP_<FLAG>
 	// A runtime has no use for shell completion scripts.
 	cmd.CompletionOptions.DisableDefaultCmd = true
 	cmd.AddCommand(newLocalCommand())
+	cmd.AddCommand(newServeCommand())
 	return cmd
 }
 
