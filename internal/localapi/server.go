@@ -119,11 +119,13 @@ type guardedWriter struct {
 	detached bool
 }
 
-func (g *guardedWriter) set(w io.Writer) {
+// open replaces the writer with the one open returns, unless detached:
+// under the lock, so that open never runs after detach returned.
+func (g *guardedWriter) open(open func(string) io.Writer, contentType string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if !g.detached {
-		g.w = w
+		g.w = open(contentType)
 	}
 }
 
@@ -377,7 +379,7 @@ func (s *Server) response(w http.ResponseWriter, r *http.Request) {
 		split = &preludeSplitter{}
 	}
 	if p.open != nil {
-		p.body.set(p.open(res.ContentType))
+		p.body.open(p.open, res.ContentType)
 	}
 	buf := make([]byte, 256<<10)
 	for {
