@@ -73,12 +73,14 @@ test:
 	echo "aws-lambda-rie: $$rie"; \
 	echo "$(GO) test -race -count=1 ./..."; \
 	STREAMSTRAP_RIE="$$rie" $(GO) test -race -count=1 ./...
+	cd e2e/sdk && $(GO) test -race -count=1 ./...
 	@echo "fuzzing the prelude parser for $(FUZZTIME): a line every 3s, and the last ones may show 0/sec; it stops by itself"
 	$(GO) test -run='^$$' -fuzz=FuzzParser -fuzztime=$(FUZZTIME) ./internal/prelude/
 
-## run: the shell countdown example through the real loop on a built-in local runtime
+## run: `bootstrap serve` on examples/page (an HTML page that paints in parts): open the URL it prints
+SERVE_LISTEN ?= 127.0.0.1:9000
 run: $(DIST)/bootstrap
-	$(DIST)/bootstrap local --event examples/shell/countdown.event.json -- examples/shell/countdown.sh
+	$(DIST)/bootstrap serve --listen $(SERVE_LISTEN) --mode http -- examples/page/page.sh
 
 ## bench: whole-process benchmarks of the real binary (time to first byte, throughput, per-invocation
 ## overhead, start-up, peak RSS, binary size), each against a baseline measured in the same run,
