@@ -59,10 +59,14 @@ func TestServeCurlN(t *testing.T) {
 	}
 }
 
-// TestServeAWSCLI: Debian's AWS CLI v2 (/usr/bin/aws, not a pyenv shim)
+// TestServeAWSCLI: Debian's AWS CLI v2 ($AWS_CLI, else /usr/bin/aws, not a pyenv shim)
 // invokes the function with dummy credentials.
 func TestServeAWSCLI(t *testing.T) {
-	aws := needClient(t, "/usr/bin/aws")
+	cli := os.Getenv("AWS_CLI") // .ci/run's choice; a pyenv shim may shadow /usr/bin/aws
+	if cli == "" {
+		cli = "/usr/bin/aws"
+	}
+	aws := needClient(t, cli)
 	_, base := startServe(t, nil, "--function-name", "clifn", "--", "./serve-raw.sh")
 	dir := t.TempDir()
 	run := func(payload string) (map[string]any, string) {
