@@ -13,6 +13,7 @@ import (
 	"github.com/streamstrap/streamstrap/internal/localapi"
 	"github.com/streamstrap/streamstrap/internal/logging"
 	"github.com/streamstrap/streamstrap/internal/loop"
+	"github.com/streamstrap/streamstrap/internal/runtimeapi"
 	"github.com/streamstrap/streamstrap/internal/serve"
 )
 
@@ -76,7 +77,8 @@ func runServe(ctx context.Context, opts options, so serveOptions, args []string)
 	if fe != nil {
 		return &exitError{code: 1, err: fmt.Errorf("%s: %s", fe.Type, fe.Message)}
 	}
-	mode, err := newMode(opts)
+	// The one loop.Config builder; the API exists once serve has started.
+	lc, err := loopConfig(opts, nil, cmd, sink, log)
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
@@ -87,17 +89,14 @@ func runServe(ctx context.Context, opts options, so serveOptions, args []string)
 	}
 	env := append(os.Environ(), cfg.FunctionEnv()...)
 	cfg.Runtime = func(ctx context.Context, api *localapi.Server) error {
-		client := loop.NewClient(api.Addr(), userAgent(), so.concurrency)
+		client := runtimeapi.NewClient(api.Addr(), userAgent(), so.concurrency)
 		defer client.CloseIdle()
-		return runLoops(ctx, loop.Config{
-			API: client, Command: cmd, Mode: mode, Env: env,
-			DeadlineMargin: opts.deadlineMargin, KillGrace: opts.killGrace,
-			Logger: log,
-			HandlerLog: func(requestID string, line []byte) {
-				sink.HandlerLine(requestID, line)
-				api.HandlerLine(requestID, line)
-			},
-		}, so.concurrency)
+		lc.API, lc.Env = client, env
+		lc.HandlerLog = func(requestID string, line []byte) {
+			sink.HandlerLine(requestID, line)
+			api.HandlerLine(requestID, line) // for X-Amz-Log-Result
+		}
+		return loop.RunN(ctx, lc, so.concurrency)
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()

@@ -19,6 +19,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -26,13 +27,9 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/streamstrap/streamstrap/internal/runtimeapi"
 )
-
-const prefix = "/2018-06-01/runtime"
-
-// PreludeContentType marks a response whose body starts with the
-// HTTP-integration prelude (JSON, then 8 NUL bytes).
-const PreludeContentType = "application/vnd.awslambda.http-integration-response"
 
 // maxPrelude is how far into the body the delimiter must appear; API
 // Gateway reads no further.
@@ -208,10 +205,10 @@ func StartWith(opts Options) (*Server, error) {
 		initErr:  make(chan *Result, 1),
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+prefix+"/invocation/next", s.next)
-	mux.HandleFunc("POST "+prefix+"/invocation/{id}/response", s.response)
-	mux.HandleFunc("POST "+prefix+"/invocation/{id}/error", s.invocationError)
-	mux.HandleFunc("POST "+prefix+"/init/error", s.initError)
+	mux.HandleFunc("GET "+runtimeapi.PathNext, s.next)
+	mux.HandleFunc("POST "+runtimeapi.PathResponse("{id}"), s.response)
+	mux.HandleFunc("POST "+runtimeapi.PathError("{id}"), s.invocationError)
+	mux.HandleFunc("POST "+runtimeapi.PathInitError, s.initError)
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = s.srv.Serve(ln) }()
 	return s, nil
@@ -318,6 +315,47 @@ func (s *Server) HandlerExited(requestID string, peakRSS int64) {
 	}
 }
 
+// ErrRuntimeStopped is InvokeWith's error when the runtime returned nil
+// before the invocation ended.
+var ErrRuntimeStopped = errors.New("the runtime stopped before the invocation ended")
+
+// InvokeWith runs runtime (a Runtime API loop pointed at s) alongside one
+// Invoke of inv, so a caller needs no goroutines of its own. Once the
+// invocation has ended it cancels runtime's context, waits for it and
+// returns its error as runtimeErr. If runtime returns first, that is err
+// (ErrRuntimeStopped if it returned nil) and there is no Result.
+func (s *Server) InvokeWith(ctx context.Context, inv Invocation, runtime func(context.Context) error) (res *Result, runtimeErr, err error) {
+	rctx, stopRuntime := context.WithCancel(ctx)
+	defer stopRuntime()
+	ran := make(chan error, 1)
+	go func() { ran <- runtime(rctx) }()
+
+	ictx, stopInvoke := context.WithCancel(ctx)
+	defer stopInvoke()
+	type outcome struct {
+		res *Result
+		err error
+	}
+	got := make(chan outcome, 1)
+	go func() {
+		res, err := s.Invoke(ictx, inv)
+		got <- outcome{res, err}
+	}()
+
+	select {
+	case o := <-got:
+		stopRuntime()
+		return o.res, <-ran, o.err
+	case err = <-ran:
+		stopInvoke()
+		<-got
+		if err == nil {
+			err = ErrRuntimeStopped
+		}
+		return nil, nil, err
+	}
+}
+
 func (s *Server) next(w http.ResponseWriter, r *http.Request) {
 	var p *pending
 	select {
@@ -331,11 +369,11 @@ func (s *Server) next(w http.ResponseWriter, r *http.Request) {
 	s.platformLine(p, s.startLine(p))
 	s.mu.Unlock()
 	h := w.Header()
-	h.Set("Lambda-Runtime-Aws-Request-Id", p.id)
-	h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(p.handed.Add(p.timeout).UnixMilli(), 10))
-	h.Set("Lambda-Runtime-Invoked-Function-Arn", p.arn)
+	h.Set(runtimeapi.HeaderRequestID, p.id)
+	h.Set(runtimeapi.HeaderDeadlineMs, strconv.FormatInt(p.handed.Add(p.timeout).UnixMilli(), 10))
+	h.Set(runtimeapi.HeaderFunctionARN, p.arn)
 	if p.clientCtx != "" {
-		h.Set("Lambda-Runtime-Client-Context", p.clientCtx)
+		h.Set(runtimeapi.HeaderClientContext, p.clientCtx)
 	}
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(p.payload)))
@@ -375,7 +413,7 @@ func (s *Server) response(w http.ResponseWriter, r *http.Request) {
 	}
 	res := &Result{RequestID: p.id, Outcome: "response", ContentType: r.Header.Get("Content-Type")}
 	var split *preludeSplitter
-	if res.ContentType == PreludeContentType && p.onPrelude != nil {
+	if res.ContentType == runtimeapi.ContentTypePrelude && p.onPrelude != nil {
 		split = &preludeSplitter{}
 	}
 	if p.open != nil {
@@ -415,8 +453,8 @@ func (s *Server) response(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 	}
-	res.ErrorType = r.Trailer.Get("Lambda-Runtime-Function-Error-Type")
-	if b := r.Trailer.Get("Lambda-Runtime-Function-Error-Body"); b != "" {
+	res.ErrorType = r.Trailer.Get(runtimeapi.HeaderErrorType)
+	if b := r.Trailer.Get(runtimeapi.HeaderErrorBody); b != "" {
 		if doc, err := base64.StdEncoding.DecodeString(b); err == nil {
 			res.Error = doc
 		}
@@ -448,7 +486,7 @@ func (s *Server) initError(w http.ResponseWriter, r *http.Request) {
 }
 
 func errorType(r *http.Request, body []byte) string {
-	if t := r.Header.Get("Lambda-Runtime-Function-Error-Type"); t != "" {
+	if t := r.Header.Get(runtimeapi.HeaderErrorType); t != "" {
 		return t
 	}
 	var doc struct {
