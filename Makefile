@@ -53,11 +53,13 @@ $(DIST)/streamstrap-layer-%.zip: $(DIST)/linux-%/bootstrap
 $(DIST)/streamstrap-function-%.zip: $(DIST)/linux-%/bootstrap
 	$(MKZIP) -o $@ bootstrap=$<
 
-## test: vet, race tests, a short fuzz run of the prelude parser (the README's test command)
+## test: vet, race tests, a short fuzz run of the prelude parser (the README's test command),
+## and the whole-process benchmark once, small (bench/, its own module), so it cannot rot
 test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 	$(GO) test -run='^$$' -fuzz=FuzzParser -fuzztime=20s ./internal/prelude/
+	cd bench && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 ## run: the shell countdown example through the real loop on a built-in local runtime
 run: $(DIST)/bootstrap
@@ -65,10 +67,12 @@ run: $(DIST)/bootstrap
 
 ## bench: whole-process benchmarks of the real binary (time to first byte, throughput, per-invocation
 ## overhead, start-up, peak RSS, binary size), each against a baseline measured in the same run,
-## then the packages' micro-benchmarks
+## then the packages' micro-benchmarks, then the side-by-side run against aws-lambda-go, bash+curl
+## and the floors (bench/cmd/benchrun), which writes BENCHMARKS.md and BENCHMARKS.png
 bench:
 	$(GO) test -run='^$$' -bench=. -benchtime=3x -count=1 ./cmd/bootstrap/
 	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./internal/chunked/ ./internal/invoke/ ./internal/runtimeapitest/
+	cd bench && $(GO) run ./cmd/benchrun -out ../BENCHMARKS.md
 
 ## reproducible: build a snapshot of the sources twice, in two directories, the second
 ## time with an empty build cache, and compare every binary and zip byte for byte

@@ -122,7 +122,7 @@ func (h *harness) run(ctx context.Context, cfg config) (*report, error) {
 		for k := range h.contenders {
 			c := h.contenders[(k+r)%len(h.contenders)]
 			fmt.Fprintf(os.Stderr, "round %d/%d: %s\n", r+1, cfg.rounds, c.name)
-			if err := h.measure(ctx, c, cfg.trivial, cfg.firstBytes, cfg.streamBytes, nil, rep.full[c.name]); err != nil {
+			if err := h.measure(ctx, c, cfg.trivial, cfg.firstBytes, cfg.warmup, cfg.streamBytes, nil, rep.full[c.name]); err != nil {
 				return nil, fmt.Errorf("%s: %w", c.name, err)
 			}
 		}
@@ -142,7 +142,7 @@ func (h *harness) run(ctx context.Context, cfg config) (*report, error) {
 		for k := range h.contenders {
 			c := h.contenders[(k+r)%len(h.contenders)]
 			fmt.Fprintf(os.Stderr, "128 MB round %d/%d: %s\n", r+1, cfg.slowRounds, c.name)
-			if err := h.measure(ctx, c, cfg.slowN, cfg.slowN, 0, cg, rep.slow[c.name]); err != nil {
+			if err := h.measure(ctx, c, cfg.slowN, cfg.slowN, cfg.warmup, 0, cg, rep.slow[c.name]); err != nil {
 				return nil, fmt.Errorf("%s (128 MB run): %w", c.name, err)
 			}
 		}
@@ -153,14 +153,14 @@ func (h *harness) run(ctx context.Context, cfg config) (*report, error) {
 // measure runs one round of one contender: n trivial invocations, fb
 // first-byte invocations and, if stream > 0, one stream of that size, each
 // in a fresh process (moved into cg if not nil).
-func (h *harness) measure(ctx context.Context, c *contender, n, fb int, stream int64, cg *cgroup, m *measures) error {
+func (h *harness) measure(ctx context.Context, c *contender, n, fb, warmup int, stream int64, cg *cgroup, m *measures) error {
 	n, fb = c.count(n), c.count(fb)
 	if c.kind == viaLines {
-		return h.spawnLoop(ctx, c, n, cg, m)
+		return h.spawnLoop(ctx, c, n, warmup, cg, m)
 	}
 	steps := []func() error{
-		func() error { return h.trivial(ctx, c, n, cg, m) },
-		func() error { return h.firstByte(ctx, c, fb, cg, m) },
+		func() error { return h.trivial(ctx, c, n, warmup, cg, m) },
+		func() error { return h.firstByte(ctx, c, fb, warmup, cg, m) },
 	}
 	if stream > 0 {
 		steps = append(steps, func() error { return h.stream(ctx, c, stream, m) })
@@ -276,7 +276,7 @@ func (s *session) close() error {
 // trivial measures n invocations of `true`: the bootstrap's CPU per
 // invocation from /proc/<pid>/stat (its own; the handler is a child) and the
 // wall time of each.
-func (h *harness) trivial(ctx context.Context, c *contender, n int, cg *cgroup, m *measures) (err error) {
+func (h *harness) trivial(ctx context.Context, c *contender, n, warmup int, cg *cgroup, m *measures) (err error) {
 	s, err := h.open(ctx, c, cg, m, false, h.trueBin)
 	if err != nil {
 		return err
@@ -286,7 +286,7 @@ func (h *harness) trivial(ctx context.Context, c *contender, n int, cg *cgroup, 
 			err = cerr
 		}
 	}()
-	for range 3 { // warm up: page cache, connections
+	for range warmup { // page cache, connections
 		if _, err := s.invoke(0); err != nil {
 			return err
 		}
@@ -314,7 +314,7 @@ func (h *harness) trivial(ctx context.Context, c *contender, n int, cg *cgroup, 
 
 // firstByte measures fb invocations of the stamp handler: the arrival of
 // the first body chunk at the Runtime API minus the time the handler wrote.
-func (h *harness) firstByte(ctx context.Context, c *contender, fb int, cg *cgroup, m *measures) (err error) {
+func (h *harness) firstByte(ctx context.Context, c *contender, fb, warmup int, cg *cgroup, m *measures) (err error) {
 	s, err := h.open(ctx, c, cg, m, false, h.stampBin)
 	if err != nil {
 		return err
@@ -324,7 +324,7 @@ func (h *harness) firstByte(ctx context.Context, c *contender, fb int, cg *cgrou
 			err = cerr
 		}
 	}()
-	for i := range 2 + fb {
+	for i := range warmup + fb {
 		inv, err := s.invoke(-1)
 		if err != nil {
 			return err
@@ -333,7 +333,7 @@ func (h *harness) firstByte(ctx context.Context, c *contender, fb int, cg *cgrou
 		if perr != nil || len(inv.Chunks) == 0 {
 			return fmt.Errorf("stamp handler output %q (%d chunks): %v", inv.Body, len(inv.Chunks), perr)
 		}
-		if i >= 2 { // the first two warm up
+		if i >= warmup {
 			m.first = append(m.first, inv.Chunks[0].At.Sub(time.Unix(0, ns)))
 		}
 	}
@@ -379,7 +379,7 @@ func (h *harness) stream(ctx context.Context, c *contender, size int64, m *measu
 
 // spawnLoop drives a viaLines contender: n spawns of `true`, its own CPU
 // and its children's, and the wall time of each.
-func (h *harness) spawnLoop(ctx context.Context, c *contender, n int, cg *cgroup, m *measures) error {
+func (h *harness) spawnLoop(ctx context.Context, c *contender, n, warmup int, cg *cgroup, m *measures) error {
 	cmd := exec.CommandContext(ctx, c.bin, c.argv(h.trueBin)...)
 	cmd.Stderr = os.Stderr
 	w, err := cmd.StdinPipe()
@@ -409,7 +409,7 @@ func (h *harness) spawnLoop(ctx context.Context, c *contender, n int, cg *cgroup
 		_, err := br.ReadString('\n')
 		return err
 	}
-	for range 3 {
+	for range warmup {
 		if err := one(); err != nil {
 			return fmt.Errorf("spawn: %w", err)
 		}

@@ -33,6 +33,12 @@ type config struct {
 	streamBytes int64 // size of the large stream
 	slowRounds  int   // rounds of the "128 MB" run; 0 skips it
 	slowN       int   // trivial and first-byte invocations per round there
+	warmup      int   // invocations before each measured batch
+}
+
+// quickConfig is -quick: every measurement once, small.
+func quickConfig() config {
+	return config{rounds: 1, trivial: 5, firstBytes: 5, streamBytes: 4 << 20, slowRounds: 1, slowN: 2, warmup: 1}
 }
 
 func main() {
@@ -45,9 +51,10 @@ func main() {
 	slowRounds := flag.Int("slow-rounds", 3, "rounds of the 128 MB (7.2% CPU) run; 0 skips it")
 	slowN := flag.Int("slow-n", 30, "invocations per contender and round in the 128 MB run")
 	flag.Parse()
-	cfg := config{*rounds, *trivial, *fb, *stream, *slowRounds, *slowN}
+	cfg := config{*rounds, *trivial, *fb, *stream, *slowRounds, *slowN, 3}
 	if *quick {
-		cfg = config{rounds: 1, trivial: 5, firstBytes: 5, streamBytes: 4 << 20, slowRounds: min(*slowRounds, 1), slowN: 2}
+		cfg = quickConfig()
+		cfg.slowRounds = min(cfg.slowRounds, *slowRounds)
 	}
 	if err := run(context.Background(), cfg, *out, os.Args); err != nil {
 		fmt.Fprintln(os.Stderr, "benchrun:", err)
