@@ -114,6 +114,13 @@ type report struct {
 
 // run measures every contender, alternating, then the 128 MB run.
 func (h *harness) run(ctx context.Context, cfg config) (*report, error) {
+	if cfg.only != "" {
+		i := slices.IndexFunc(h.contenders, func(c *contender) bool { return c.name == cfg.only })
+		if i < 0 {
+			return nil, fmt.Errorf("no contender %q", cfg.only)
+		}
+		h.contenders = h.contenders[i : i+1]
+	}
 	rep := &report{cfg: cfg, contenders: h.contenders, full: map[string]*measures{}, slow: map[string]*measures{}}
 	for _, c := range h.contenders {
 		rep.full[c.name], rep.slow[c.name] = &measures{}, &measures{}

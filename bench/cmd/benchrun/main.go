@@ -27,13 +27,14 @@ import (
 
 // config is what one run measures.
 type config struct {
-	rounds      int   // rounds of the full run
-	trivial     int   // trivial invocations per contender and round
-	firstBytes  int   // first-byte invocations per contender and round
-	streamBytes int64 // size of the large stream
-	slowRounds  int   // rounds of the "128 MB" run; 0 skips it
-	slowN       int   // trivial and first-byte invocations per round there
-	warmup      int   // invocations before each measured batch
+	rounds      int    // rounds of the full run
+	trivial     int    // trivial invocations per contender and round
+	firstBytes  int    // first-byte invocations per contender and round
+	streamBytes int64  // size of the large stream
+	slowRounds  int    // rounds of the "128 MB" run; 0 skips it
+	slowN       int    // trivial and first-byte invocations per round there
+	warmup      int    // invocations before each measured batch
+	only        string // if set, the one contender to run
 }
 
 // quickConfig is -quick: every measurement once, small.
@@ -50,12 +51,14 @@ func main() {
 	stream := flag.Int64("stream", 256<<20, "bytes of the large stream")
 	slowRounds := flag.Int("slow-rounds", 3, "rounds of the 128 MB (7.2% CPU) run; 0 skips it")
 	slowN := flag.Int("slow-n", 30, "invocations per contender and round in the 128 MB run")
+	only := flag.String("only", "", "run only the contender of this name (for debugging a contender; the report then lacks ratios)")
 	flag.Parse()
-	cfg := config{*rounds, *trivial, *fb, *stream, *slowRounds, *slowN, 3}
+	cfg := config{rounds: *rounds, trivial: *trivial, firstBytes: *fb, streamBytes: *stream, slowRounds: *slowRounds, slowN: *slowN, warmup: 3}
 	if *quick {
 		cfg = quickConfig()
 		cfg.slowRounds = min(cfg.slowRounds, *slowRounds)
 	}
+	cfg.only = *only
 	if err := run(context.Background(), cfg, *out, os.Args); err != nil {
 		fmt.Fprintln(os.Stderr, "benchrun:", err)
 		os.Exit(1)
