@@ -130,7 +130,7 @@ func (r *report) markdown(png string) string {
 	w("Machine: %s  \n", r.machine)
 	w("Run: %d rounds; per contender and round %d trivial invocations, %d first-byte invocations, one %d MB stream.\n\n",
 		r.cfg.rounds, r.cfg.trivial, r.cfg.firstBytes, r.cfg.streamBytes/1e6)
-	w("bash+curl runs a fifth of those invocations (at least 2): each takes hundreds of ms here, most of it curl's start.\n\n")
+	w("bash+curl runs a fifth of those invocations (at least 2): each takes well over 100 ms here, most of it in starting curl twice.\n\n")
 	w("Contenders:\n\n")
 	w("- **streamstrap**: `bootstrap -- HANDLER`.\n")
 	w("- **aws-lambda-go**: `bench/contenders/awslambdago`, the bootstrap a Go user writes with github.com/aws/aws-lambda-go v1.55.1: `lambda.StartHandlerFunc`, the handler's stdout returned as an `io.Reader` (sent chunked, one chunk per read, on a kept-alive connection).\n")
