@@ -74,6 +74,8 @@ test:
 	echo "$(GO) test -race -count=1 ./..."; \
 	STREAMSTRAP_RIE="$$rie" $(GO) test -race -count=1 ./...
 	cd e2e/sdk && $(GO) test -race -count=1 ./...
+	@echo "the whole-process benchmark once, small, so it cannot rot (bench/, its own module)"
+	cd bench && $(GO) vet ./... && $(GO) test -count=1 ./...
 	@echo "fuzzing the prelude parser for $(FUZZTIME): a line every 3s, and the last ones may show 0/sec; it stops by itself"
 	$(GO) test -run='^$$' -fuzz=FuzzParser -fuzztime=$(FUZZTIME) ./internal/prelude/
 
@@ -84,11 +86,13 @@ run: $(DIST)/bootstrap
 
 ## bench: whole-process benchmarks of the real binary (time to first byte, throughput, per-invocation
 ## overhead, start-up, peak RSS, binary size), each against a baseline measured in the same run,
-## then the packages' micro-benchmarks
+## then the packages' micro-benchmarks, then the side-by-side run against aws-lambda-go, bash+curl
+## and the floors (bench/cmd/benchrun), which writes BENCHMARKS.md and BENCHMARKS.png
 bench:
 	$(GO) test -run='^$$' -bench=. -benchtime=3x -count=1 ./cmd/bootstrap/
 	$(GO) test -run='^$$' -bench=BenchmarkServeFirstByte -benchtime=30x -count=1 ./cmd/bootstrap/
 	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./internal/chunked/ ./internal/invoke/ ./internal/preflight/ ./internal/runtimeapitest/
+	cd bench && $(GO) run ./cmd/benchrun -out ../BENCHMARKS.md
 
 ## reproducible: build a snapshot of the sources twice, in two directories, the second
 ## time with an empty build cache, and compare every binary and zip byte for byte
