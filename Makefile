@@ -54,7 +54,7 @@ $(DIST)/streamstrap-function-%.zip: $(DIST)/linux-%/bootstrap
 	$(MKZIP) -o $@ bootstrap=$<
 
 # The tools the tests run (scripts/check-prereqs.sh knows each one's package).
-TEST_PREREQS ?= go git python3 node
+TEST_PREREQS ?= go git python3 node curl aws chromium
 # The pinned Runtime Interface Emulator is built once into the Go build cache
 # (cleared by `go clean -cache`), one directory per version, so every checkout
 # shares it and a second `make test` does not rebuild it. Set STREAMSTRAP_RIE
