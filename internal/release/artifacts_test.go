@@ -207,7 +207,7 @@ func readZipEntry(t *testing.T, zf *zip.File) []byte {
 const maxLambdaBinary = 6_000_000
 
 // TestTwoBuilds: the binaries Lambda runs are the lean build (-tags lambda:
-// no `local`, at most maxLambdaBinary bytes), while dist/bootstrap, for the
+// no `local` or `serve`, at most maxLambdaBinary bytes), while dist/bootstrap, for the
 // host, has the development commands too.
 func TestTwoBuilds(t *testing.T) {
 	b := artifacts(t)
@@ -231,10 +231,13 @@ func TestTwoBuilds(t *testing.T) {
 		}
 		return string(out)
 	}
-	const localLine = "\n  local "
+	devLines := []string{"\n  local ", "\n  serve "}
 	host := filepath.Join(b.dist[0], "bootstrap")
-	if out := help(host); !strings.Contains(out, localLine) {
-		t.Errorf("%s --help lists no `local` command:\n%s", host, out)
+	out := help(host)
+	for _, l := range devLines {
+		if !strings.Contains(out, l) {
+			t.Errorf("%s --help lists no %q command:\n%s", host, strings.TrimSpace(l), out)
+		}
 	}
 	if runtime.GOOS != "linux" {
 		return
@@ -245,8 +248,10 @@ func TestTwoBuilds(t *testing.T) {
 		}
 		lean := filepath.Join(b.dist[0], "linux-"+a.goarch, "bootstrap")
 		out := help(lean)
-		if strings.Contains(out, localLine) {
-			t.Errorf("%s (the Lambda build) lists a `local` command:\n%s", lean, out)
+		for _, l := range devLines {
+			if strings.Contains(out, l) {
+				t.Errorf("%s (the Lambda build) lists a %q command:\n%s", lean, strings.TrimSpace(l), out)
+			}
 		}
 		if !strings.Contains(out, "--version") {
 			t.Errorf("%s --help lists no --version:\n%s", lean, out)
