@@ -90,6 +90,7 @@ func runLocal(ctx context.Context, opts options, args []string, event []byte, ti
 	}
 	defer srv.Close()
 	client := runtimeapi.NewClient(srv.Addr(), userAgent(), 1)
+	client.SetPeerTimeout(opts.peerTimeout)
 	defer client.CloseIdle()
 	cfg, err := loopConfig(opts, client, cmd, sink, log)
 	if err != nil {

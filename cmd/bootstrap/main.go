@@ -22,6 +22,7 @@ import (
 
 	"github.com/streamstrap/streamstrap/internal/loop"
 	"github.com/streamstrap/streamstrap/internal/mode"
+	"github.com/streamstrap/streamstrap/internal/runtimeapi"
 )
 
 // Set by the linker (-X main.version=...); see the Makefile.
@@ -43,6 +44,10 @@ type options struct {
 	concurrency    int
 	mode           string
 	preflight      bool
+	// maxResponseBytes caps a response body; 0 turns the cap off.
+	maxResponseBytes int64
+	// peerTimeout bounds the waits a stopped Runtime API can cause.
+	peerTimeout time.Duration
 	// gracefulShutdown registers a no-op extension so that Lambda sends
 	// SIGTERM at shutdown; runtime only, `bootstrap local` has no shutdown.
 	gracefulShutdown bool
@@ -158,6 +163,11 @@ func addRuntimeFlags(fs *pflag.FlagSet, opts *options) {
 	fs.StringVar(&opts.mode, "mode", "raw",
 		"how handler output becomes the response: raw (stdout is the body), http (a CGI header block, then the body),\n"+
 			"cgi (a CGI/1.1 gateway for HTTP events) or auto (http for HTTP events, raw otherwise)")
+	fs.Int64Var(&opts.maxResponseBytes, "max-response-bytes", loop.DefaultResponseLimit,
+		"cut a response at this many bytes: stop the handler and end the stream with the error Function.ResponseSizeTooLarge\n"+
+			"(default Lambda's streamed limit, 200 MB; 0 turns the cap off)")
+	fs.DurationVar(&opts.peerTimeout, "peer-timeout", runtimeapi.DefaultPeerTimeout,
+		"give up on a Runtime API that accepts no byte of a response, or does not answer a post, for this long")
 	fs.BoolVar(&opts.preflight, "preflight", true,
 		"check at start that the handler can run here (a #! line with CRLF or a missing interpreter,\n"+
 			"a binary for another architecture or libc) and report an init error that says why")
