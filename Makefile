@@ -22,6 +22,10 @@ DATE    ?= $(shell git log -1 --format=%cI 2>/dev/null || echo 1980-01-01T00:00:
 LDFLAGS    := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 BUILDFLAGS := -trimpath -buildvcs=false -ldflags "$(LDFLAGS)"
 GOBUILD    := CGO_ENABLED=0 $(GO) build $(BUILDFLAGS)
+# The artifacts Lambda runs (dist/linux-*/bootstrap, the zips, the image) are
+# built with this tag, which leaves out the local-development commands
+# (`local`); dist/bootstrap, for this host, keeps everything.
+LAMBDA_TAGS := -tags lambda
 MKZIP      := $(GO) run -trimpath ./internal/release/cmd/mkzip -mtime $(DATE)
 
 BINARIES  := $(foreach a,$(ARCHES),$(DIST)/linux-$(a)/bootstrap)
@@ -35,11 +39,12 @@ IMAGE ?= streamstrap:latest
 
 all: build layer
 
-## build: static linux/amd64 + linux/arm64 binaries, and dist/bootstrap for this host
+## build: static linux/amd64 + linux/arm64 binaries for Lambda (-tags lambda), and dist/bootstrap
+## for this host with the development commands
 build: $(BINARIES) $(DIST)/bootstrap
 
 $(DIST)/linux-%/bootstrap: FORCE
-	GOOS=linux GOARCH=$* $(GOBUILD) -o $@ $(PKG)
+	GOOS=linux GOARCH=$* $(GOBUILD) $(LAMBDA_TAGS) -o $@ $(PKG)
 
 $(DIST)/bootstrap: FORCE
 	$(GOBUILD) -o $@ $(PKG)
@@ -54,7 +59,7 @@ $(DIST)/streamstrap-function-%.zip: $(DIST)/linux-%/bootstrap
 	$(MKZIP) -o $@ bootstrap=$<
 
 # The tools the tests run (scripts/check-prereqs.sh knows each one's package).
-TEST_PREREQS ?= go git python3 node
+TEST_PREREQS ?= go git python3 node curl aws chromium
 # The pinned Runtime Interface Emulator is built once into the Go build cache
 # (cleared by `go clean -cache`), one directory per version, so every checkout
 # shares it and a second `make test` does not rebuild it. Set STREAMSTRAP_RIE
@@ -73,6 +78,9 @@ test:
 	echo "aws-lambda-rie: $$rie"; \
 	echo "$(GO) test -race -count=1 ./..."; \
 	STREAMSTRAP_RIE="$$rie" $(GO) test -race -count=1 ./...
+	cd e2e/sdk && $(GO) test -race -count=1 ./...
+	@echo "the whole-process benchmark once, small, so it cannot rot (bench/, its own module)"
+	cd bench && $(GO) vet ./... && $(GO) test -count=1 ./...
 	$(MAKE) --no-print-directory fuzz
 
 ## fuzz: every parser of outside input, FUZZTIME each (9 targets: about a minute in all)
@@ -93,16 +101,22 @@ SOAK ?= 10000
 soak:
 	STREAMSTRAP_SOAK=$(SOAK) $(GO) test -count=1 -run='^TestSoak$$' -v -timeout=60m ./cmd/bootstrap/
 
-## run: the shell countdown example through the real loop on a built-in local runtime
+## run: `bootstrap serve` on examples/page (an HTML page that paints in parts): open the URL it prints
+SERVE_LISTEN ?= 127.0.0.1:9000
 run: $(DIST)/bootstrap
-	$(DIST)/bootstrap local --event examples/shell/countdown.event.json -- examples/shell/countdown.sh
+	$(DIST)/bootstrap serve --listen $(SERVE_LISTEN) --mode http -- examples/page/page.sh
 
 ## bench: whole-process benchmarks of the real binary (time to first byte, throughput, per-invocation
-## overhead, start-up, peak RSS, binary size), each against a baseline measured in the same run,
-## then the packages' micro-benchmarks
+## overhead, start-up, peak RSS, binary size; serve's added first-byte time, throughput and memory
+## beside the bootstrap alone), each against a baseline measured in the same run,
+## then the packages' micro-benchmarks, then the side-by-side run against aws-lambda-go, bash+curl
+## and the floors (bench/cmd/benchrun), which writes BENCHMARKS.md and BENCHMARKS.png
 bench:
-	$(GO) test -run='^$$' -bench=. -benchtime=3x -count=1 ./cmd/bootstrap/
-	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./internal/chunked/ ./internal/invoke/ ./internal/preflight/ ./internal/runtimeapitest/
+	$(GO) test -run='^$$' -bench=. -skip='^BenchmarkServe' -benchtime=3x -count=1 ./cmd/bootstrap/
+	$(GO) test -run='^$$' -bench=BenchmarkServeFirstByte -benchtime=100x -count=1 ./cmd/bootstrap/
+	$(GO) test -run='^$$' -bench='^BenchmarkServe(Throughput|PeakRSS)$$' -benchtime=5x -count=1 ./cmd/bootstrap/
+	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./internal/chunked/ ./internal/prelude/ ./internal/runtimeapi/ ./internal/invoke/ ./internal/preflight/ ./internal/runtimeapitest/
+	cd bench && $(GO) run ./cmd/benchrun -out ../BENCHMARKS.md
 
 ## reproducible: build a snapshot of the sources twice, in two directories, the second
 ## time with an empty build cache, and compare every binary and zip byte for byte

@@ -92,6 +92,13 @@ type Config struct {
 	Logger *zap.Logger
 	// HandlerLog receives each line of a handler's stderr.
 	HandlerLog func(requestID string, line []byte)
+	// HandlerExited, if not nil, is called once for each handler of an
+	// invocation, with its Result, after the handler has exited and before
+	// the invocation's response or error report is finished: a local
+	// Runtime API puts the handler's peak memory in its REPORT line that
+	// way. Nil means nothing is called. A handler that never started (or
+	// never got an event) has no call.
+	HandlerExited func(requestID string, res invoke.Result)
 	// ResponseLimit caps a response body: at the cap the loop stops
 	// reading, stops the handler's process group and ends the stream with
 	// the trailers of runtimeapi.TypeResponseSizeTooLarge, whose message
@@ -214,12 +221,12 @@ func (l *Loop) Invoke(ctx context.Context, inv *runtimeapi.Invocation) error {
 	}
 	head, err := plan.Framer.Begin(proc.Stdout(), bb.B[:runtimeapi.BufferSize])
 	if err != nil {
-		return l.postError(post, log, inv, l.headFailure(proc, err))
+		return l.postError(post, log, inv, l.headFailure(inv.RequestID, proc, err))
 	}
 	var res invoke.Result
 	waited := false
 	if head.EOF && len(head.First) == 0 {
-		res, waited = proc.Wait(), true
+		res, waited = l.wait(inv.RequestID, proc), true
 		if !res.Success() {
 			return l.postError(post, log, inv, l.failure(res))
 		}
@@ -229,7 +236,7 @@ func (l *Loop) Invoke(ctx context.Context, inv *runtimeapi.Invocation) error {
 	if err != nil {
 		if !waited {
 			proc.Stop(err)
-			proc.Wait()
+			l.wait(inv.RequestID, proc)
 		}
 		return err // it names the call, whose path holds the request id
 	}
@@ -261,12 +268,12 @@ func (l *Loop) Invoke(ctx context.Context, inv *runtimeapi.Invocation) error {
 		// The Runtime API dropped or refused the stream: stop the handler
 		// and move on; there is nobody left to tell.
 		proc.Stop(fmt.Errorf("response stream failed: %w", err))
-		res = proc.Wait()
+		res = l.wait(inv.RequestID, proc)
 		stream.Abort()
 		return l.streamFailed(log, inv, err, res, sent)
 	}
 	if !waited {
-		res = proc.Wait()
+		res = l.wait(inv.RequestID, proc)
 	}
 	var trailer http.Header
 	if !res.Success() {
@@ -354,13 +361,13 @@ func (l *Loop) refuseEvent(ctx context.Context, ee *runtimeapi.EventError) error
 // headFailure ends a handler whose output could not start a response and
 // says why. Nothing was sent yet, so it goes to /error. A handler that failed
 // on its own (a crash, the deadline) says more than its broken output.
-func (l *Loop) headFailure(proc *invoke.Process, err error) runtimeapi.FunctionError {
+func (l *Loop) headFailure(requestID string, proc *invoke.Process, err error) runtimeapi.FunctionError {
 	var he *mode.HeadError
 	if !errors.As(err, &he) || !he.OutputEnded {
 		// Malformed output while the handler may still be writing: stop it.
 		proc.Stop(err)
 	}
-	res := proc.Wait()
+	res := l.wait(requestID, proc)
 	if !res.Success() && (res.Stopped == nil || errors.Is(res.Stopped, ErrShutdown)) {
 		return l.failure(res)
 	}
@@ -369,6 +376,16 @@ func (l *Loop) headFailure(proc *invoke.Process, err error) runtimeapi.FunctionE
 		typ = runtimeapi.TypeExitError
 	}
 	return runtimeapi.FunctionError{Type: typ, Message: err.Error(), StackTrace: res.StderrTail}
+}
+
+// wait waits for the handler of invocation requestID to exit and tells
+// Config.HandlerExited.
+func (l *Loop) wait(requestID string, proc *invoke.Process) invoke.Result {
+	res := proc.Wait()
+	if l.cfg.HandlerExited != nil {
+		l.cfg.HandlerExited(requestID, res)
+	}
+	return res
 }
 
 // failure turns a handler's ending into the error document. A timeout

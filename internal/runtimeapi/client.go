@@ -152,9 +152,10 @@ const BufferSize = chunked.CopyBufferSize
 // Client speaks the Lambda Runtime API over HTTP/1.1.
 type Client struct {
 	addr string
-	http *http.Client
+	wire *wire
 	dial chunked.Dialer
 	ua   string
+	next wireRequest // GET /next, the same every time
 	// peerTimeout bounds each wait the Runtime API controls, except the
 	// long poll of /next; zero means DefaultPeerTimeout.
 	peerTimeout time.Duration
@@ -178,29 +179,20 @@ func (c *Client) timeout() time.Duration {
 	return DefaultPeerTimeout
 }
 
-// noRedirects keeps a redirect as the answer: the Runtime API is the only
-// peer, and following a 3xx would fetch an event from, or re-post an error
-// document with the handler's stderr to, somewhere else.
-func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-
 // NewClient returns a client for the Runtime API at addr (host:port, the
 // value of AWS_LAMBDA_RUNTIME_API). maxConns is the number of loops sharing it.
 func NewClient(addr, userAgent string, maxConns int) *Client {
+	// No keep-alive probes: the environment is frozen between invocations.
 	dialer := &net.Dialer{KeepAlive: -1}
-	var protocols http.Protocols
-	protocols.SetHTTP1(true)
-	tr := &http.Transport{
-		DialContext:         dialer.DialContext,
-		MaxIdleConnsPerHost: max(maxConns, 1) + 1,
-		DisableCompression:  true,
-		Protocols:           &protocols,
-	}
 	return &Client{
 		addr: addr,
 		// No timeout: /next is a long poll that may wait for minutes.
-		http: &http.Client{Transport: tr, CheckRedirect: noRedirects},
+		// The wire client never follows a redirect: the Runtime API is the
+		// only peer, and a 3xx comes back as the answer (a protocol error).
+		wire: &wire{addr: addr, dial: dialer.DialContext, maxIdle: max(maxConns, 1) + 1},
 		dial: dialer.DialContext,
 		ua:   userAgent,
+		next: wireRequest{method: http.MethodGet, path: PathNext, header: []string{"User-Agent", userAgent}},
 	}
 }
 
@@ -208,12 +200,7 @@ func NewClient(addr, userAgent string, maxConns int) *Client {
 // cannot be run but can be reported; any other failure is fatal for the
 // runtime.
 func (c *Client) Next(ctx context.Context) (*Invocation, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+c.addr+PathNext, nil)
-	if err != nil {
-		return nil, callError(http.MethodGet, PathNext, err)
-	}
-	req.Header.Set("User-Agent", c.ua)
-	resp, err := c.http.Do(req)
+	resp, err := c.wire.do(ctx, &c.next)
 	if err != nil {
 		return nil, callError(http.MethodGet, PathNext, err)
 	}
@@ -310,14 +297,8 @@ func (c *Client) PostInitError(ctx context.Context, e FunctionError) error {
 func (c *Client) postError(ctx context.Context, path string, e FunctionError) error {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout())
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+c.addr+path, bytes.NewReader(e.Bounded().JSON()))
-	if err != nil {
-		return callError(http.MethodPost, path, err)
-	}
-	req.Header.Set("User-Agent", c.ua)
-	req.Header.Set("Content-Type", ContentTypeError)
-	req.Header.Set(HeaderErrorType, e.Type)
-	resp, err := c.http.Do(req)
+	resp, err := c.wire.do(ctx, &wireRequest{method: http.MethodPost, path: path, body: e.Bounded().JSON(),
+		header: []string{"User-Agent", c.ua, "Content-Type", ContentTypeError, HeaderErrorType, e.Type}})
 	if err != nil {
 		return callError(http.MethodPost, path, err)
 	}
@@ -387,4 +368,4 @@ func early(err error) error {
 }
 
 // CloseIdle releases idle connections, e.g. before exiting.
-func (c *Client) CloseIdle() { c.http.CloseIdleConnections() }
+func (c *Client) CloseIdle() { c.wire.closeIdle() }
