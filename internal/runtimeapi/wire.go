@@ -253,6 +253,10 @@ func readHead(br *bufio.Reader) (*http.Response, error) {
 		}
 		code = code*10 + int(d-'0')
 	}
+	if code < 100 {
+		// RFC 9110 §15: a status code is 100-599 (3 digits, a class 1-5).
+		return nil, fmt.Errorf("malformed status line %.100q", line)
+	}
 	resp := &http.Response{StatusCode: code, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: int(line[7] - '0'), Header: make(http.Header, 8)}
 	for n := 0; ; n++ {
 		line, err := readLine(br, &total)
