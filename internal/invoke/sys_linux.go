@@ -94,3 +94,6 @@ func killMarked(marker string) int {
 	}
 	return n
 }
+
+// maxRSSBytes converts wait4's ru_maxrss, in KiB on Linux, to bytes.
+func maxRSSBytes(ru *syscall.Rusage) int64 { return ru.Maxrss * 1024 }

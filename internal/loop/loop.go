@@ -146,9 +146,6 @@ func (l *Loop) Invoke(ctx context.Context, inv *Invocation) error {
 		Deadline:  deadline,
 		KillGrace: l.cfg.KillGrace,
 		Stderr:    l.handlerLog(inv.RequestID),
-		// Every process of this invocation inherits it, even one that
-		// leaves the process group: invoke can find and end those too.
-		Marker: envRequestID + "=" + inv.RequestID,
 	})
 	if err != nil {
 		return l.postError(post, log, inv, FunctionError{Type: TypeHandlerStartFailed, Message: err.Error()})
