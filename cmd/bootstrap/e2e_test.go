@@ -372,7 +372,7 @@ func TestMissingHandlerIsAnInitError(t *testing.T) {
 		typ  string
 	}{
 		{"missing path", nil, []string{"--", "./no-such-handler.sh"}, "no-such-handler.sh", "Runtime.HandlerNotFound"},
-		{"not executable", nil, []string{"--", "not-executable.sh"}, "not-executable.sh", "Runtime.HandlerNotFound"},
+		{"not executable", nil, []string{"--", "not-executable.sh"}, "exists but is not executable: chmod +x " + filepath.Join(handlersDir(t), "not-executable.sh"), "Runtime.HandlerNotFound"},
 		{"missing from _HANDLER", []string{"_HANDLER=nowhere-to-be-found arg"}, nil, "nowhere-to-be-found", "Runtime.HandlerNotFound"},
 		{"no handler at all", nil, nil, "no handler", "Runtime.HandlerNotFound"},
 		{"malformed _HANDLER", []string{`_HANDLER=python3 'app.py`}, nil, "_HANDLER", "Runtime.MalformedHandlerName"},

@@ -73,7 +73,7 @@ func runLocal(ctx context.Context, opts options, args []string, event []byte, ti
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
-	cmd, fe := resolveHandler(args, opts.preflight)
+	cmd, fe := findHandler(args, opts)
 	if fe != nil {
 		return &exitError{code: 1, err: fmt.Errorf("%s: %s", fe.Type, fe.Message)}
 	}

@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/streamstrap/streamstrap/internal/handler"
 	"github.com/streamstrap/streamstrap/internal/invoke"
 	"github.com/streamstrap/streamstrap/internal/logging"
 	"github.com/streamstrap/streamstrap/internal/loop"
@@ -45,7 +46,7 @@ func runRuntime(ctx context.Context, opts options, args []string) error {
 	client := loop.NewClient(addr, userAgent(), concurrency)
 	defer client.CloseIdle()
 
-	cmd, fe := resolveHandler(args, opts.preflight)
+	cmd, fe := findHandler(args, opts)
 	if fe != nil {
 		log.Error("cannot start the handler", zap.String("errorType", fe.Type), zap.String("error", fe.Message))
 		if err := client.PostInitError(ctx, *fe); err != nil {
@@ -167,33 +168,16 @@ func newLogger(format logging.Format, level string) (*logging.Sink, *zap.Logger,
 	return sink, sink.Logger(lvl), nil
 }
 
-// resolveHandler finds the handler from the words after "--", else from
-// _HANDLER, relative to LAMBDA_TASK_ROOT, and with preflight checks that it
-// can be executed here. A failure is an init error.
-func resolveHandler(args []string, preflight bool) (invoke.Command, *loop.FunctionError) {
-	words := args
-	if len(words) == 0 {
-		h := os.Getenv("_HANDLER")
-		if h == "" {
-			return invoke.Command{}, &loop.FunctionError{Type: loop.TypeHandlerNotFound,
-				Message: "no handler: name it after -- on the bootstrap's command line, or set _HANDLER"}
-		}
-		var err error
-		if words, err = invoke.SplitWords(h); err != nil {
-			return invoke.Command{}, &loop.FunctionError{Type: loop.TypeMalformedHandlerName,
-				Message: fmt.Sprintf("_HANDLER %q: %v", h, err)}
-		}
-	}
-	cmd, err := invoke.Resolve(words, os.Getenv("LAMBDA_TASK_ROOT"), os.Getenv("PATH"))
+// findHandler is handler.Find from the command line and the environment;
+// a failure is an init error.
+func findHandler(args []string, opts options) (invoke.Command, *loop.FunctionError) {
+	cmd, err := handler.Find(handler.Options{Args: args, Getenv: os.Getenv, Preflight: opts.preflight})
 	if err != nil {
-		return invoke.Command{}, &loop.FunctionError{Type: loop.TypeHandlerNotFound, Message: err.Error()}
-	}
-	if preflight {
-		// Once, at init: otherwise every invocation would fail with an
-		// errno ("no such file or directory" for a file that exists).
-		if err := invoke.Preflight(cmd, os.Getenv("PATH")); err != nil {
-			return invoke.Command{}, &loop.FunctionError{Type: loop.TypeInvalidEntrypoint, Message: err.Error()}
+		fe := &loop.FunctionError{Type: loop.TypeHandlerNotFound, Message: err.Error()}
+		if ie, ok := errors.AsType[*handler.InitError](err); ok {
+			fe.Type = ie.Type
 		}
+		return invoke.Command{}, fe
 	}
 	return cmd, nil
 }

@@ -44,10 +44,19 @@
 // (*) RFC 3875 §4.1.5 says PATH_INFO is not URL-encoded. Function URLs and
 // REST APIs deliver the path percent-encoded, so it is decoded; HTTP APIs
 // (payload 2.0, and payload 1.0 marked "version": "1.0") are reported to
-// deliver it already decoded, so it is used as is. REQUEST_URI keeps the
-// encoded form (an already-decoded path gets its unsafe characters
-// escaped). If decoding fails or would produce a NUL, PATH_INFO is the raw
-// path.
+// deliver it already decoded, so it is used as is. Either way it is then
+// normalised as a web server does before it runs a CGI program (the
+// function pathInfo has the details): %2F, %5C and the escapes of control
+// bytes stay encoded (raw ones in a decoded path get encoded), so an
+// encoded slash is never a separator and no NUL, CR or LF gets through;
+// "." and ".." segments, percent-encoded ones included, are resolved by
+// RFC 3986 §5.2.4 remove_dot_segments, so ".." never climbs above "/";
+// and "//" is merged into "/". A program must not percent-decode PATH_INFO
+// again. SCRIPT_NAME is left empty when the stage or base path is not a
+// clean path. REQUEST_URI keeps the client's encoded, unnormalised form
+// (an already-decoded path gets its unsafe characters escaped, an encoded
+// one only the bytes a URI can't hold). ALB events are not HTTP events
+// here (see Shapes), so they produce no PATH_INFO.
 //
 // Headers are skipped, as web servers do, when: the name is not an RFC 7230
 // token; the name contains "_" (Apache and nginx drop these, because
@@ -59,8 +68,12 @@
 // REMOTE_USER are not set: the gateway performs no authentication of its
 // own and does no reverse lookups.
 //
-// Environment entries can't hold NUL bytes, so a variable whose value
-// would contain one is left out.
+// No value holds a control byte (NUL, CR, LF, the rest of C0, DEL): in
+// PATH_INFO, QUERY_STRING and REQUEST_URI they are percent-encoded, in
+// every other variable (headers above all, since events are JSON and can
+// carry "\r\n") each is replaced by a space, as RFC 9110 §5.5 allows for
+// CR, LF and NUL in a field value. The variable is kept, so a client can't
+// make one disappear; it can't split it into a second header line either.
 package cgi
 
 import (
@@ -269,7 +282,7 @@ func fromV2(event []byte, shape Shape) (Request, error) {
 	if st := rc.Stage; st != "" && st != "$default" {
 		// HTTP APIs keep a named stage in rawPath; report it as the
 		// script so PATH_INFO matches the route, as for REST.
-		if p := "/" + st; path == p || strings.HasPrefix(path, p+"/") {
+		if p := "/" + st; validScript(p) && (path == p || strings.HasPrefix(path, p+"/")) {
 			script, path = p, strings.TrimPrefix(path, p)
 		}
 	}
@@ -338,7 +351,7 @@ func scriptName(full, path string) string {
 		prefix = full
 	}
 	prefix = strings.TrimSuffix(prefix, "/")
-	if prefix == "" || prefix[0] != '/' || strings.ContainsAny(prefix, "?#") {
+	if prefix == "" || strings.ContainsAny(prefix, "?#%") || !validScript(prefix) {
 		return ""
 	}
 	return prefix
@@ -361,10 +374,20 @@ type env map[string]string
 
 func newEnv() env { return make(env) }
 
-// set sets a variable unless its value holds a NUL, which exec can't pass.
+// set sets a variable, each control byte of its value replaced by a space
+// (RFC 9110 §5.5's rule for CR, LF and NUL in a field value, extended to
+// every control): a CR or LF would let a client forge a header line when a
+// program echoes the value into its response or a log, and exec can't pass
+// a NUL.
 func (e env) set(name, value string) {
-	if strings.IndexByte(value, 0) >= 0 {
-		return
+	if hasControl(value) {
+		b := []byte(value)
+		for i, c := range b {
+			if isControl(c) {
+				b[i] = ' '
+			}
+		}
+		value = string(b)
 	}
 	e[name] = value
 }
@@ -383,15 +406,12 @@ func (e env) list() []string {
 // decoded says whether path arrived already percent-decoded.
 func (e env) setPath(script, path string, decoded bool, query string) {
 	e.set("SCRIPT_NAME", script)
-	info := path
-	if !decoded {
-		if d, err := url.PathUnescape(path); err == nil && strings.IndexByte(d, 0) < 0 {
-			info = d
-		}
-	}
-	e.set("PATH_INFO", info)
+	e.set("PATH_INFO", pathInfo(path, decoded))
+	query = escapeControls(query)
 	e.set("QUERY_STRING", query)
-	uri := script + path
+	// REQUEST_URI is what the client sent, as web servers report it; only
+	// bytes a URI can't hold are escaped.
+	uri := script + escapeRawPath(path)
 	if decoded {
 		uri = script + escapePath(path)
 	}
@@ -405,17 +425,13 @@ func (e env) setPath(script, path string, decoded bool, query string) {
 // URI path (RFC 3986 pchar and "/"), including "%", since the path is
 // known to be decoded.
 func escapePath(p string) string {
-	const hex = "0123456789ABCDEF"
 	var b strings.Builder
 	for i := 0; i < len(p); i++ {
-		c := p[i]
-		if isPathChar(c) {
+		if c := p[i]; isPathChar(c) {
 			b.WriteByte(c)
-			continue
+		} else {
+			writeEscape(&b, c)
 		}
-		b.WriteByte('%')
-		b.WriteByte(hex[c>>4])
-		b.WriteByte(hex[c&15])
 	}
 	return b.String()
 }

@@ -365,13 +365,6 @@ func (p *Process) Pid() int { return p.pid }
 // Use it from one goroutine at a time. Wait discards what is left unread.
 func (p *Process) Stdout() io.Reader { return &p.stdout }
 
-// StdoutFile returns the same pipe as an *os.File, for zero-copy paths such
-// as splice. The drain and EOF rules of Stdout do not apply to direct system
-// calls on its descriptor: once the handler has exited, a read deadline is
-// set on the file and a process that escaped the group may keep it open. The
-// descriptor is in non-blocking mode and is closed by Wait.
-func (p *Process) StdoutFile() *os.File { return p.stdout.f }
-
 // Stop ends the handler early: SIGTERM to its process group, SIGKILL after
 // KillGrace. reason is recorded in Result.Stopped; the first call wins, and a
 // call after the handler has exited or after the deadline signalled it records

@@ -733,16 +733,6 @@ func TestConcurrentProcesses(t *testing.T) {
 	wg.Wait()
 }
 
-func TestStdoutFile(t *testing.T) {
-	p := start(t, script(t, "echo direct"), Options{})
-	f := p.StdoutFile()
-	out, _ := io.ReadAll(f)
-	p.Wait()
-	if string(out) != "direct\n" {
-		t.Fatalf("StdoutFile read %q", out)
-	}
-}
-
 func TestPid(t *testing.T) {
 	p := start(t, script(t, "echo $$; ps -o pgid= -p $$ 2>/dev/null || echo $$"), Options{})
 	out, _ := io.ReadAll(p.Stdout())

@@ -17,7 +17,7 @@ import (
 	"github.com/streamstrap/streamstrap/internal/runtimeapitest"
 )
 
-// handler writes a shell script and resolves it.
+// handler writes a shell script and returns the Command that runs it.
 func handler(t *testing.T, body string) invoke.Command {
 	t.Helper()
 	dir := t.TempDir()
@@ -25,11 +25,7 @@ func handler(t *testing.T, body string) invoke.Command {
 	if err := os.WriteFile(path, []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cmd, err := invoke.Resolve([]string{"./handler.sh"}, dir, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cmd
+	return invoke.Command{Path: path, Dir: dir}
 }
 
 // runLoop runs a Loop for cmd against a fresh server until the test ends;

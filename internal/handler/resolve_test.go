@@ -1,4 +1,4 @@
-package invoke
+package handler
 
 import (
 	"errors"
@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/streamstrap/streamstrap/internal/preflight"
 )
 
 func TestResolve(t *testing.T) {
@@ -43,7 +45,9 @@ func TestResolve(t *testing.T) {
 	if err := os.Symlink(filepath.Join(root, "app"), filepath.Join(root, "link")); err != nil {
 		t.Fatal(err)
 	}
-	pathEnv := "::" + bin1 + ":" + bin2 + ":" // empty entries must be skipped, not mean "."
+	// Empty entries must be skipped, not mean "."; a directory named twice
+	// (bin1, and "." for the task root) is searched and listed once.
+	pathEnv := "::" + bin1 + ":" + bin2 + ":" + bin1 + ":.:"
 
 	tests := []struct {
 		name     string
@@ -53,6 +57,7 @@ func TestResolve(t *testing.T) {
 		// For failures:
 		wantTried []string
 		wantErrIs error
+		wantText  string // the error text; empty: "not found or not executable (tried ...): " and the reason
 	}{
 		{name: "bare in task root", words: []string{"app", "x"}, wantPath: filepath.Join(root, "app"), wantArgs: []string{"x"}},
 		{name: "task root wins over PATH", words: []string{"both"}, wantPath: filepath.Join(root, "both")},
@@ -67,12 +72,14 @@ func TestResolve(t *testing.T) {
 			words:     []string{"data.txt"},
 			wantTried: []string{filepath.Join(root, "data.txt"), filepath.Join(bin1, "data.txt"), filepath.Join(bin2, "data.txt")},
 			wantErrIs: fs.ErrPermission,
+			wantText:  `handler "data.txt" exists but is not executable: chmod +x ` + filepath.Join(root, "data.txt"),
 		},
 		{
 			name:      "permission denied beats not found",
 			words:     []string{"shadow"},
 			wantTried: []string{filepath.Join(root, "shadow"), filepath.Join(bin1, "shadow"), filepath.Join(bin2, "shadow")},
 			wantErrIs: fs.ErrPermission,
+			wantText:  `handler "shadow" exists but is not executable: chmod +x ` + filepath.Join(bin1, "shadow"),
 		},
 		{
 			name:      "missing",
@@ -120,6 +127,12 @@ func TestResolve(t *testing.T) {
 			}
 			if !errors.Is(err, tt.wantErrIs) {
 				t.Errorf("error %v does not wrap %v", err, tt.wantErrIs)
+			}
+			if tt.wantText != "" {
+				if err.Error() != tt.wantText {
+					t.Errorf("error text %q, want %q", err, tt.wantText)
+				}
+				return
 			}
 			want := "handler " + `"` + tt.words[0] + `"` + " not found or not executable (tried " + strings.Join(tt.wantTried, ", ") + "): "
 			if !strings.HasPrefix(err.Error(), want) {
@@ -173,12 +186,40 @@ func TestResolveDefaults(t *testing.T) {
 }
 
 func TestNotFoundErrorText(t *testing.T) {
-	err := &NotFoundError{Name: "app.py", Tried: []string{"/var/task/app.py", "/usr/bin/app.py"}, Err: syscall.EACCES}
-	want := `handler "app.py" not found or not executable (tried /var/task/app.py, /usr/bin/app.py): permission denied`
-	if err.Error() != want {
-		t.Fatalf("Error() = %q, want %q", err.Error(), want)
+	tests := []struct {
+		name string
+		err  *NotFoundError
+		want string
+	}{
+		{
+			"no execute bit",
+			&NotFoundError{Name: "app.py", Tried: []string{"/var/task/app.py", "/usr/bin/app.py"}, Path: "/var/task/app.py", Err: preflight.ErrNoExecuteBit},
+			`handler "app.py" exists but is not executable: chmod +x /var/task/app.py`,
+		},
+		{
+			// An execute bit that access(2) refuses anyway (a noexec
+			// mount, another user's bit): chmod +x would not help.
+			"permission denied",
+			&NotFoundError{Name: "app.py", Tried: []string{"/var/task/app.py", "/usr/bin/app.py"}, Path: "/var/task/app.py", Err: syscall.EACCES},
+			`handler "app.py" not found or not executable (tried /var/task/app.py, /usr/bin/app.py): permission denied`,
+		},
+		{
+			"missing",
+			&NotFoundError{Name: "app.py", Tried: []string{"/var/task/app.py"}, Err: syscall.ENOENT},
+			`handler "app.py" not found or not executable (tried /var/task/app.py): no such file or directory`,
+		},
 	}
-	if !errors.Is(err, fs.ErrPermission) || errors.Unwrap(err) != syscall.EACCES {
-		t.Fatal("Unwrap does not return Err")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.err.Error(); got != tt.want {
+				t.Errorf("Error() = %q, want %q", got, tt.want)
+			}
+			if !errors.Is(tt.err, tt.err.Err) || errors.Unwrap(tt.err) != tt.err.Err {
+				t.Error("Unwrap does not return Err")
+			}
+		})
+	}
+	if !errors.Is(&NotFoundError{Err: preflight.ErrNoExecuteBit}, fs.ErrPermission) {
+		t.Error("a missing execute bit is not a permission error")
 	}
 }
