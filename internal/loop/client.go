@@ -183,7 +183,25 @@ func (c *Client) postError(ctx context.Context, op, path string, e FunctionError
 // OpenResponse starts the streamed response for requestID. Nothing is sent
 // until the first Write or Close.
 func (c *Client) OpenResponse(ctx context.Context, requestID, contentType string) (ResponseStream, error) {
-	s, err := chunked.Open(ctx, c.dial, chunked.Request{
+	return c.openResponse(ctx, c.dial, requestID, contentType)
+}
+
+// OpenResponseOn is OpenResponse on the connection pc dialled, if it is still
+// fit for use (see PendingConn), or on a new one. pc may be nil.
+func (c *Client) OpenResponseOn(ctx context.Context, pc *PendingConn, requestID, contentType string) (ResponseStream, error) {
+	if pc == nil {
+		return c.OpenResponse(ctx, requestID, contentType)
+	}
+	return c.openResponse(ctx, func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if conn := pc.take(); conn != nil {
+			return conn, nil
+		}
+		return c.dial(ctx, network, addr)
+	}, requestID, contentType)
+}
+
+func (c *Client) openResponse(ctx context.Context, dial chunked.Dialer, requestID, contentType string) (ResponseStream, error) {
+	s, err := chunked.Open(ctx, dial, chunked.Request{
 		Addr: c.addr,
 		Path: apiPrefix + "/invocation/" + requestID + "/response",
 		Header: http.Header{
