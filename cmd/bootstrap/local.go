@@ -97,7 +97,7 @@ func runLocal(ctx context.Context, opts options, args []string, event []byte, ti
 		loopDone <- loop.New(loop.Config{
 			API: client, Command: cmd, Mode: mode,
 			DeadlineMargin: opts.deadlineMargin, KillGrace: opts.killGrace,
-			Logger: log, HandlerLog: sink.HandlerLine,
+			Logger: log, HandlerLog: sink.HandlerLine, Prespawn: opts.prespawn,
 		}).Run(loopCtx)
 	}()
 

@@ -82,6 +82,7 @@ func runRuntime(ctx context.Context, opts options, args []string) error {
 		KillGrace:      opts.killGrace,
 		Logger:         log,
 		HandlerLog:     sink.HandlerLine,
+		Prespawn:       opts.prespawn,
 	}
 	log.Debug("runtime started", zap.String("handler", cmd.Path), zap.Strings("args", cmd.Args), zap.Int("loops", concurrency))
 	if err := runLoops(ctx, cfg, concurrency); err != nil {
@@ -184,6 +185,10 @@ func findHandler(args []string, opts options) (invoke.Command, *loop.FunctionErr
 
 // newMode builds the Mode named by --mode.
 func newMode(opts options) (loop.Mode, error) {
+	if opts.prespawn && opts.mode == "cgi" {
+		return nil, errors.New("--prespawn cannot be used with --mode cgi: CGI passes each request in the handler's environment, " +
+			"which is fixed before the request exists; use --mode http or auto, which give the event on stdin")
+	}
 	raw := loop.RawMode{ContentType: opts.contentType}
 	switch opts.mode {
 	case "raw", "":
