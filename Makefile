@@ -53,11 +53,28 @@ $(DIST)/streamstrap-layer-%.zip: $(DIST)/linux-%/bootstrap
 $(DIST)/streamstrap-function-%.zip: $(DIST)/linux-%/bootstrap
 	$(MKZIP) -o $@ bootstrap=$<
 
-## test: vet, race tests, a short fuzz run of the prelude parser (the README's test command)
+# The tools the tests run (scripts/check-prereqs.sh knows each one's package).
+TEST_PREREQS ?= go git python3 node
+# The pinned Runtime Interface Emulator is built once into the Go build cache
+# (cleared by `go clean -cache`), one directory per version, so every checkout
+# shares it and a second `make test` does not rebuild it. Set STREAMSTRAP_RIE
+# to use another emulator binary.
+RIE_VERSION = $(shell sed -n 's/^RIE_VERSION=//p' internal/rietest/install-rie.sh)
+RIE_DIR    ?= $(shell $(GO) env GOCACHE 2>/dev/null)/streamstrap-rie/$(RIE_VERSION)
+FUZZTIME   ?= 20s
+
+## test: prerequisites, vet, race tests (the RIE tests too), a short fuzz run of the prelude
+## parser (the README's test command, and what .ci/run runs)
 test:
+	@bash scripts/check-prereqs.sh $(TEST_PREREQS)
 	$(GO) vet ./...
-	$(GO) test -race -count=1 ./...
-	$(GO) test -run='^$$' -fuzz=FuzzParser -fuzztime=20s ./internal/prelude/
+	@rie="$${STREAMSTRAP_RIE:-}"; \
+	if [[ -z "$$rie" ]]; then rie="$$(RIE_DIR='$(RIE_DIR)' bash internal/rietest/install-rie.sh)"; fi; \
+	echo "aws-lambda-rie: $$rie"; \
+	echo "$(GO) test -race -count=1 ./..."; \
+	STREAMSTRAP_RIE="$$rie" $(GO) test -race -count=1 ./...
+	@echo "fuzzing the prelude parser for $(FUZZTIME): a line every 3s, and the last ones may show 0/sec; it stops by itself"
+	$(GO) test -run='^$$' -fuzz=FuzzParser -fuzztime=$(FUZZTIME) ./internal/prelude/
 
 ## run: the shell countdown example through the real loop on a built-in local runtime
 run: $(DIST)/bootstrap

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -35,6 +36,7 @@ func newLocalCommand() *cobra.Command {
 against it for one event, and writes the streamed response body to stdout as it
 arrives. A summary (and the error, if the handler failed) goes to stderr; the
 exit status is 1 when the invocation failed.`,
+		Version:       versionString(), // `local --version` too; the template is the root's
 		Args:          cobra.ArbitraryArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -137,11 +139,20 @@ func runLocal(ctx context.Context, opts options, args []string, event []byte, ti
 	if err != nil {
 		return &exitError{code: 1, err: err}
 	}
-	fmt.Fprintf(os.Stderr, "\nstreamstrap local: request %s: %s, %d bytes in %d chunks, first byte after %s, done after %s\n",
-		res.RequestID, res.Outcome, res.Bytes, res.Chunks, res.FirstByte.Round(time.Microsecond), res.Duration.Round(time.Microsecond))
+	fmt.Fprintf(os.Stderr, "\nstreamstrap local: request %s: %s, %s in %s, first byte after %s, done after %s\n",
+		res.RequestID, res.Outcome, count(res.Bytes, "byte"), count(int64(res.Chunks), "chunk"),
+		res.FirstByte.Round(time.Microsecond), res.Duration.Round(time.Microsecond))
 	if res.Failed() {
 		fmt.Fprintf(os.Stderr, "streamstrap local: failed: %s %s\n", res.ErrorType, res.Error)
 		return &exitError{code: 1}
 	}
 	return nil
+}
+
+// count spells n with its noun, "1 chunk" or "2 chunks".
+func count(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.FormatInt(n, 10) + " " + noun + "s"
 }

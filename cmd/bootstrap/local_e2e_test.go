@@ -45,9 +45,11 @@ func TestLocalRunsOneEventThroughTheLoop(t *testing.T) {
 		{"failure after output", "exit-after", []string{"--", "./behave.sh"}, "partial\n",
 			[]string{"failed: Runtime.ExitError", `"errorMessage":"exit status 3"`, "last words"}, 1},
 		{"failure before output", "exit-before", []string{"--", "./behave.sh"}, "",
-			[]string{"request", ": error,", "Runtime.ExitError", "exit status 4"}, 1},
+			[]string{"request", ": error, 0 bytes in 0 chunks,", "Runtime.ExitError", "exit status 4"}, 1},
+		{"one chunk is singular", "{}", []string{"--", "sh", "-c", "printf x"}, "x",
+			[]string{"response, 1 byte in 1 chunk,"}, 0},
 		{"deadline", "sleep", []string{"--timeout", "1s", "--", "./behave.sh"}, "started\n",
-			[]string{"Runtime.HandlerTimeout", "timed out after"}, 1},
+			[]string{"Runtime.HandlerTimeout", "timed out after", "stopped 250ms (the deadline margin) before the invocation's deadline"}, 1},
 		{"http mode shows the prelude apart", "{}", []string{"--mode", "http", "--", "./http.sh", "status"}, "not here\n",
 			[]string{`HTTP response prelude {"statusCode":404,"headers":{"content-type":"text/plain"}}`}, 0},
 		{"missing handler", "{}", []string{"--", "./nope.sh"}, "",
@@ -68,5 +70,18 @@ func TestLocalRunsOneEventThroughTheLoop(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLocalVersion: `bootstrap local --version` prints what `bootstrap
+// --version` prints, instead of failing as an unknown flag.
+func TestLocalVersion(t *testing.T) {
+	root, err := exec.Command(bootstrapBin, "--version").Output()
+	if err != nil {
+		t.Fatalf("bootstrap --version: %v", err)
+	}
+	stdout, stderr, code := runLocalCmd(t, "{}", "--version")
+	if code != 0 || stdout != string(root) || !strings.HasPrefix(stdout, "streamstrap ") {
+		t.Errorf("local --version: exit %d, stdout %q, stderr %q; want exit 0 and %q", code, stdout, stderr, root)
 	}
 }

@@ -217,7 +217,7 @@ func (l *Loop) Invoke(ctx context.Context, inv *Invocation) error {
 	if head.EOF && len(head.First) == 0 {
 		res, waited = proc.Wait(), true
 		if !res.Success() {
-			return l.postError(post, log, inv, failure(res))
+			return l.postError(post, log, inv, l.failure(res))
 		}
 	}
 
@@ -258,7 +258,7 @@ func (l *Loop) Invoke(ctx context.Context, inv *Invocation) error {
 	}
 	var trailer http.Header
 	if !res.Success() {
-		fe := failure(res)
+		fe := l.failure(res)
 		trailer = fe.Trailer()
 		log.Warn("handler failed after output began", zap.String("errorType", fe.Type), zap.String("error", fe.Message))
 	}
@@ -284,7 +284,7 @@ func (l *Loop) headFailure(proc *invoke.Process, err error) FunctionError {
 	}
 	res := proc.Wait()
 	if !res.Success() && (res.Stopped == nil || errors.Is(res.Stopped, ErrShutdown)) {
-		return failure(res)
+		return l.failure(res)
 	}
 	typ := TypeInvalidHeaderBlock
 	if he == nil {
@@ -293,12 +293,15 @@ func (l *Loop) headFailure(proc *invoke.Process, err error) FunctionError {
 	return FunctionError{Type: typ, Message: err.Error(), StackTrace: res.StderrTail}
 }
 
-// failure turns a handler's ending into the error document.
-func failure(res invoke.Result) FunctionError {
+// failure turns a handler's ending into the error document. A timeout
+// names the deadline margin, which invoke does not know: without it "timed
+// out after 749ms" for a 1s function timeout reads like a bug.
+func (l *Loop) failure(res invoke.Result) FunctionError {
 	fe := FunctionError{Type: TypeExitError, Message: res.Message(), StackTrace: res.StderrTail}
 	switch {
 	case res.TimedOut:
 		fe.Type = TypeHandlerTimeout
+		fe.Message += fmt.Sprintf(", stopped %s (the deadline margin) before the invocation's deadline", l.cfg.DeadlineMargin)
 	case errors.Is(res.Stopped, ErrShutdown):
 		fe.Type = TypeShutdown
 	}
