@@ -54,7 +54,7 @@ $(DIST)/streamstrap-function-%.zip: $(DIST)/linux-%/bootstrap
 	$(MKZIP) -o $@ bootstrap=$<
 
 # The tools the tests run (scripts/check-prereqs.sh knows each one's package).
-TEST_PREREQS ?= go git python3 node
+TEST_PREREQS ?= go git python3 node curl aws chromium
 # The pinned Runtime Interface Emulator is built once into the Go build cache
 # (cleared by `go clean -cache`), one directory per version, so every checkout
 # shares it and a second `make test` does not rebuild it. Set STREAMSTRAP_RIE
@@ -73,19 +73,28 @@ test:
 	echo "aws-lambda-rie: $$rie"; \
 	echo "$(GO) test -race -count=1 ./..."; \
 	STREAMSTRAP_RIE="$$rie" $(GO) test -race -count=1 ./...
+	cd e2e/sdk && $(GO) test -race -count=1 ./...
+	@echo "the whole-process benchmark once, small, so it cannot rot (bench/, its own module)"
+	cd bench && $(GO) vet ./... && $(GO) test -count=1 ./...
 	@echo "fuzzing the prelude parser for $(FUZZTIME): a line every 3s, and the last ones may show 0/sec; it stops by itself"
 	$(GO) test -run='^$$' -fuzz=FuzzParser -fuzztime=$(FUZZTIME) ./internal/prelude/
 
-## run: the shell countdown example through the real loop on a built-in local runtime
+## run: `bootstrap serve` on examples/page (an HTML page that paints in parts): open the URL it prints
+SERVE_LISTEN ?= 127.0.0.1:9000
 run: $(DIST)/bootstrap
-	$(DIST)/bootstrap local --event examples/shell/countdown.event.json -- examples/shell/countdown.sh
+	$(DIST)/bootstrap serve --listen $(SERVE_LISTEN) --mode http -- examples/page/page.sh
 
 ## bench: whole-process benchmarks of the real binary (time to first byte, throughput, per-invocation
-## overhead, start-up, peak RSS, binary size), each against a baseline measured in the same run,
-## then the packages' micro-benchmarks
+## overhead, start-up, peak RSS, binary size; serve's added first-byte time, throughput and memory
+## beside the bootstrap alone), each against a baseline measured in the same run,
+## then the packages' micro-benchmarks, then the side-by-side run against aws-lambda-go, bash+curl
+## and the floors (bench/cmd/benchrun), which writes BENCHMARKS.md and BENCHMARKS.png
 bench:
-	$(GO) test -run='^$$' -bench=. -benchtime=3x -count=1 ./cmd/bootstrap/
+	$(GO) test -run='^$$' -bench=. -skip='^BenchmarkServe' -benchtime=3x -count=1 ./cmd/bootstrap/
+	$(GO) test -run='^$$' -bench=BenchmarkServeFirstByte -benchtime=100x -count=1 ./cmd/bootstrap/
+	$(GO) test -run='^$$' -bench='^BenchmarkServe(Throughput|PeakRSS)$$' -benchtime=5x -count=1 ./cmd/bootstrap/
 	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./internal/chunked/ ./internal/invoke/ ./internal/preflight/ ./internal/runtimeapitest/
+	cd bench && $(GO) run ./cmd/benchrun -out ../BENCHMARKS.md
 
 ## reproducible: build a snapshot of the sources twice, in two directories, the second
 ## time with an empty build cache, and compare every binary and zip byte for byte

@@ -38,7 +38,10 @@ for tool in "$@"; do
 	node) need node "apt-get install nodejs" ;;
 	aws)
 		# The serve tests call AWS CLI v2 (v1 cannot read event streams).
-		aws="${AWS_CLI:-aws}"
+		# Like the tests: $AWS_CLI, else Debian's /usr/bin/aws, else PATH.
+		aws="${AWS_CLI:-}"
+		[[ -z "${aws}" && -x /usr/bin/aws ]] && aws=/usr/bin/aws
+		aws="${aws:-aws}"
 		if ! command -v "${aws}" >/dev/null 2>&1; then
 			missing+=("aws CLI v2 (apt-get install awscli)")
 		elif ! "${aws}" --version 2>&1 | grep -q '^aws-cli/2\.'; then

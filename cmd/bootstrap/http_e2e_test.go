@@ -220,7 +220,7 @@ func TestModeFromEnvironmentAndUnknownMode(t *testing.T) {
 		t.Errorf("STREAMSTRAP_MODE=http ignored: %+v", p)
 	}
 	p := bootstraptest.Start(t, bootstrapBin, bootstraptest.Options{RuntimeAPI: "127.0.0.1:1", Args: []string{"--mode", "xml", "--", "./http.sh"}, TaskRoot: handlersDir(t)})
-	if code, ok := p.Wait(10 * time.Second); !ok || code == 0 || !strings.Contains(p.Stderr(), `unknown --mode "xml"`) {
+	if code, ok := p.Wait(10 * time.Second); !ok || code == 0 || !strings.Contains(p.Stderr(), `--mode: unknown mode "xml"`) {
 		t.Errorf("exit %d, stderr %q", code, p.Stderr())
 	}
 }

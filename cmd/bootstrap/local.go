@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -18,6 +17,7 @@ import (
 	"github.com/streamstrap/streamstrap/internal/localapi"
 	"github.com/streamstrap/streamstrap/internal/logging"
 	"github.com/streamstrap/streamstrap/internal/loop"
+	"github.com/streamstrap/streamstrap/internal/runtimeapi"
 )
 
 // newLocalCommand is `bootstrap local`: one event through the real loop on a
@@ -79,30 +79,20 @@ func runLocal(ctx context.Context, opts options, args []string, event []byte, ti
 	if fe != nil {
 		return &exitError{code: 1, err: fmt.Errorf("%s: %s", fe.Type, fe.Message)}
 	}
-	mode, err := newMode(opts)
-	if err != nil {
-		return &exitError{code: 2, err: err}
-	}
 	srv, err := localapi.Start()
 	if err != nil {
 		return &exitError{code: 1, err: err}
 	}
 	defer srv.Close()
-	client := loop.NewClient(srv.Addr(), "streamstrap/"+version, 1)
+	client := runtimeapi.NewClient(srv.Addr(), userAgent(), 1)
 	defer client.CloseIdle()
+	cfg, err := loopConfig(opts, client, cmd, sink, log)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	loopCtx, cancelLoop := context.WithCancel(ctx)
-	loopDone := make(chan error, 1)
-	go func() {
-		loopDone <- loop.New(loop.Config{
-			API: client, Command: cmd, Mode: mode,
-			DeadlineMargin: opts.deadlineMargin, KillGrace: opts.killGrace,
-			Logger: log, HandlerLog: sink.HandlerLine, Prespawn: opts.prespawn,
-		}).Run(loopCtx)
-	}()
-
 	inv := localapi.Invocation{Payload: event, Timeout: timeout, Body: os.Stdout,
 		OnPrelude: func(p json.RawMessage) {
 			fmt.Fprintf(os.Stderr, "streamstrap local: HTTP response prelude %s\n", p)
@@ -113,27 +103,8 @@ func runLocal(ctx context.Context, opts options, args []string, event []byte, ti
 			fmt.Fprintf(os.Stderr, "streamstrap local: +%-10s %d bytes\n", at.Round(time.Microsecond), n)
 		}
 	}
-	type outcome struct {
-		res *localapi.Result
-		err error
-	}
-	got := make(chan outcome, 1)
-	go func() {
-		res, err := srv.Invoke(ctx, inv)
-		got <- outcome{res, err}
-	}()
-	var res *localapi.Result
-	select {
-	case o := <-got:
-		res, err = o.res, o.err
-	case err = <-loopDone:
-		loopDone <- err
-		if err == nil {
-			err = errors.New("the runtime stopped before the invocation ended")
-		}
-	}
-	cancelLoop()
-	if lerr := <-loopDone; lerr != nil && err == nil {
+	res, lerr, err := srv.InvokeWith(ctx, inv, func(ctx context.Context) error { return loop.RunN(ctx, cfg, 1) })
+	if lerr != nil {
 		log.Warn("runtime loop ended with an error", zap.Error(lerr))
 	}
 	if err != nil {

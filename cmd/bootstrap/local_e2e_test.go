@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // runLocalCmd runs `bootstrap local` to its end and returns stdout, stderr
@@ -83,5 +84,33 @@ func TestLocalVersion(t *testing.T) {
 	stdout, stderr, code := runLocalCmd(t, "{}", "--version")
 	if code != 0 || stdout != string(root) || !strings.HasPrefix(stdout, "streamstrap ") {
 		t.Errorf("local --version: exit %d, stdout %q, stderr %q; want exit 0 and %q", code, stdout, stderr, root)
+	}
+}
+
+// TestDeadlineMarginZeroMeansZero: --deadline-margin=0 lets the handler run
+// to the deadline itself, which `local` puts 1s after it hands the event out,
+// so the invocation cannot end sooner than 1s after the hand-out. The check is
+// a lower bound only (a timer never fires early), so a busy machine cannot
+// make it fail; when 0 meant the 250ms default, it ended after about 750ms.
+func TestDeadlineMarginZeroMeansZero(t *testing.T) {
+	for _, flag := range [][]string{{"--deadline-margin=0"}, {"--deadline-margin", "0s"}} {
+		t.Run(strings.Join(flag, " "), func(t *testing.T) {
+			stdout, stderr, code := runLocalCmd(t, "sleep", append(flag, "--timeout", "1s", "--", "./behave.sh")...)
+			if stdout != "started\n" || code != 1 || !strings.Contains(stderr, "Runtime.HandlerTimeout") {
+				t.Fatalf("exit %d, stdout %q, stderr:\n%s", code, stdout, stderr)
+			}
+			_, after, ok := strings.Cut(stderr, ", done after ")
+			if !ok {
+				t.Fatalf("no summary in stderr:\n%s", stderr)
+			}
+			field, _, _ := strings.Cut(after, "\n")
+			done, err := time.ParseDuration(field)
+			if err != nil {
+				t.Fatalf("summary %q: %v", field, err)
+			}
+			if done < time.Second {
+				t.Errorf("the invocation ended %s after the hand-out, before its 1s deadline", done)
+			}
+		})
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/streamstrap/streamstrap/internal/loop"
+	"github.com/streamstrap/streamstrap/internal/mode"
 )
 
 // Set by the linker (-X main.version=...); see the Makefile.
@@ -123,6 +124,7 @@ Every flag can also be set with an environment variable STREAMSTRAP_<FLAG>
 	// A runtime has no use for shell completion scripts.
 	cmd.CompletionOptions.DisableDefaultCmd = true
 	cmd.AddCommand(newLocalCommand())
+	cmd.AddCommand(newServeCommand())
 	return cmd
 }
 
@@ -130,12 +132,12 @@ Every flag can also be set with an environment variable STREAMSTRAP_<FLAG>
 // the runtime and `bootstrap local`.
 func addRuntimeFlags(fs *pflag.FlagSet, opts *options) {
 	fs.DurationVar(&opts.deadlineMargin, "deadline-margin", loop.DefaultDeadlineMargin,
-		"stop the handler this long before the invocation deadline, so its timeout can still be reported")
+		"stop the handler this long before the invocation deadline, so its timeout can still be reported (0: at the deadline)")
 	fs.DurationVar(&opts.killGrace, "kill-grace", loop.DefaultKillGrace,
-		"time between SIGTERM and SIGKILL when a handler is stopped")
+		"time between SIGTERM and SIGKILL when a handler is stopped (0 or less: the default)")
 	fs.StringVar(&opts.logLevel, "log-level", "",
 		"level of the bootstrap's own logs: TRACE, DEBUG, INFO, WARN, ERROR, FATAL (default $AWS_LAMBDA_LOG_LEVEL, else INFO)")
-	fs.StringVar(&opts.contentType, "content-type", loop.DefaultContentType,
+	fs.StringVar(&opts.contentType, "content-type", mode.DefaultContentType,
 		"Content-Type of raw streamed responses")
 	fs.StringVar(&opts.mode, "mode", "raw",
 		"how handler output becomes the response: raw (stdout is the body), http (a CGI header block, then the body),\n"+

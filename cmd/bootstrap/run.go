@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
-	"sync"
 	"syscall"
 
 	"go.uber.org/zap"
@@ -16,6 +15,8 @@ import (
 	"github.com/streamstrap/streamstrap/internal/invoke"
 	"github.com/streamstrap/streamstrap/internal/logging"
 	"github.com/streamstrap/streamstrap/internal/loop"
+	"github.com/streamstrap/streamstrap/internal/mode"
+	"github.com/streamstrap/streamstrap/internal/runtimeapi"
 )
 
 // runRuntime is the bootstrap proper: resolve the handler, then run the
@@ -43,7 +44,7 @@ func runRuntime(ctx context.Context, opts options, args []string) error {
 		log.Error("cannot start", zap.Error(err))
 		return &exitError{code: 1}
 	}
-	client := loop.NewClient(addr, userAgent(), concurrency)
+	client := runtimeapi.NewClient(addr, userAgent(), concurrency)
 	defer client.CloseIdle()
 
 	cmd, fe := findHandler(args, opts)
@@ -54,7 +55,7 @@ func runRuntime(ctx context.Context, opts options, args []string) error {
 		}
 		return &exitError{code: 1}
 	}
-	mode, err := newMode(opts)
+	cfg, err := loopConfig(opts, client, cmd, sink, log)
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
@@ -74,18 +75,9 @@ func runRuntime(ctx context.Context, opts options, args []string) error {
 			defer ext.Close()
 		}
 	}
-	cfg := loop.Config{
-		API:            client,
-		Command:        cmd,
-		Mode:           mode,
-		DeadlineMargin: opts.deadlineMargin,
-		KillGrace:      opts.killGrace,
-		Logger:         log,
-		HandlerLog:     sink.HandlerLine,
-		Prespawn:       opts.prespawn,
-	}
-	log.Debug("runtime started", zap.String("handler", cmd.Path), zap.Strings("args", cmd.Args), zap.Int("loops", concurrency))
-	if err := runLoops(ctx, cfg, concurrency); err != nil {
+	log.Debug("runtime started", zap.String("handler", cmd.Path), zap.Strings("args", cmd.Args), zap.Int("loops", concurrency),
+		zap.Duration("deadlineMargin", cfg.DeadlineMargin))
+	if err := loop.RunN(ctx, cfg, concurrency); err != nil {
 		log.Error("exiting: the Runtime API failed", zap.Error(err))
 		return &exitError{code: 1}
 	}
@@ -98,44 +90,45 @@ func runRuntime(ctx context.Context, opts options, args []string) error {
 // Extensions API refuses registrations. A failure is not fatal: the function
 // works as well without it, and is only SIGKILLed at shutdown, as it is
 // without --graceful-shutdown; so it is logged and nil is returned.
-func registerShutdownExtension(ctx context.Context, log *zap.Logger, addr string) *loop.Extension {
-	ext, err := loop.RegisterShutdownExtension(ctx, addr, loop.ExtensionOptions{UserAgent: userAgent()})
+func registerShutdownExtension(ctx context.Context, log *zap.Logger, addr string) *runtimeapi.Extension {
+	ext, err := runtimeapi.RegisterShutdownExtension(ctx, addr, runtimeapi.ExtensionOptions{
+		UserAgent: userAgent(),
+		// event/next never ends while the extension is registered; if it
+		// does, Lambda may stop waiting for the extension, so say so.
+		OnEnd: func(err error) { log.Warn("the shutdown extension's event/next ended", zap.Error(err)) },
+	})
 	if err != nil {
 		log.Warn("graceful shutdown is off: registering the shutdown extension failed; Lambda will SIGKILL the runtime at shutdown", zap.Error(err))
 		return nil
 	}
 	log.Debug("shutdown extension registered", zap.String("extensionId", ext.ID()))
-	// The event/next call never ends while the extension is registered; if
-	// it does, Lambda may stop waiting for the extension, so say so.
-	go func() {
-		<-ext.Done()
-		if err := ext.Err(); err != nil {
-			log.Warn("the shutdown extension's event/next ended", zap.Error(err))
-		}
-	}()
 	return ext
 }
 
 // userAgent names the bootstrap to the Runtime and Extensions APIs.
 func userAgent() string { return "streamstrap/" + version }
 
-// runLoops runs n loops sharing cfg; the first fatal error stops them all.
-func runLoops(ctx context.Context, cfg loop.Config, n int) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if errs[i] = loop.New(cfg).Run(ctx); errs[i] != nil {
-				cancel()
-			}
-		}()
+// loopConfig is the one place the flags become a loop.Config, for both the
+// runtime and `bootstrap local`.
+func loopConfig(opts options, api loop.API, cmd invoke.Command, sink *logging.Sink, log *zap.Logger) (loop.Config, error) {
+	if opts.prespawn && opts.mode == "cgi" {
+		return loop.Config{}, errors.New("--prespawn cannot be used with --mode cgi: CGI passes each request in the handler's environment, " +
+			"which is fixed before the request exists; use --mode http or auto, which give the event on stdin")
 	}
-	wg.Wait()
-	return errors.Join(errs...)
+	m, err := mode.New(opts.mode, opts.contentType)
+	if err != nil {
+		return loop.Config{}, fmt.Errorf("--mode: %w", err)
+	}
+	return loop.Config{
+		API:            api,
+		Command:        cmd,
+		Mode:           m,
+		DeadlineMargin: opts.deadlineMargin,
+		KillGrace:      opts.killGrace,
+		Logger:         log,
+		HandlerLog:     sink.HandlerLine,
+		Prespawn:       opts.prespawn,
+	}, nil
 }
 
 // loopCount is --concurrency, else AWS_LAMBDA_MAX_CONCURRENCY, else 1.
@@ -171,34 +164,14 @@ func newLogger(format logging.Format, level string) (*logging.Sink, *zap.Logger,
 
 // findHandler is handler.Find from the command line and the environment;
 // a failure is an init error.
-func findHandler(args []string, opts options) (invoke.Command, *loop.FunctionError) {
+func findHandler(args []string, opts options) (invoke.Command, *runtimeapi.FunctionError) {
 	cmd, err := handler.Find(handler.Options{Args: args, Getenv: os.Getenv, Preflight: opts.preflight})
 	if err != nil {
-		fe := &loop.FunctionError{Type: loop.TypeHandlerNotFound, Message: err.Error()}
+		fe := &runtimeapi.FunctionError{Type: runtimeapi.TypeHandlerNotFound, Message: err.Error()}
 		if ie, ok := errors.AsType[*handler.InitError](err); ok {
 			fe.Type = ie.Type
 		}
 		return invoke.Command{}, fe
 	}
 	return cmd, nil
-}
-
-// newMode builds the Mode named by --mode.
-func newMode(opts options) (loop.Mode, error) {
-	if opts.prespawn && opts.mode == "cgi" {
-		return nil, errors.New("--prespawn cannot be used with --mode cgi: CGI passes each request in the handler's environment, " +
-			"which is fixed before the request exists; use --mode http or auto, which give the event on stdin")
-	}
-	raw := loop.RawMode{ContentType: opts.contentType}
-	switch opts.mode {
-	case "raw", "":
-		return raw, nil
-	case "http":
-		return loop.HTTPMode{}, nil
-	case "cgi":
-		return loop.CGIMode{}, nil
-	case "auto":
-		return loop.AutoMode{Raw: raw}, nil
-	}
-	return nil, fmt.Errorf("unknown --mode %q (want raw, http, cgi or auto)", opts.mode)
 }

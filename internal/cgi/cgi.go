@@ -5,17 +5,9 @@
 //
 // # Shapes
 //
-// [Detect] tells the event shapes apart: payload 2.0 ("version": "2.0"
-// with requestContext.http.method) from a Function URL (domainName
-// contains ".lambda-url.") or an HTTP API, and payload 1.0 (httpMethod,
-// path and requestContext) from a REST API or an HTTP API configured for
-// payload 1.0. ALB target events look like payload 1.0 but have
-// requestContext.elb; they are Other, because ALB cannot stream and encodes
-// its query string differently.
-//
-// For the HTTP integration prelude, FunctionURL and HTTPAPIv2 events take
-// the prelude package's FunctionURL target and RESTv1 events its RESTAPI
-// target.
+// The event's shape (Function URL, HTTP API payload 2.0, REST API payload
+// 1.0) comes from internal/eventshape, which also maps it to the prelude
+// target its integration reads; FromEvent refuses any other shape.
 //
 // # Meta-variables
 //
@@ -86,96 +78,24 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/streamstrap/streamstrap/internal/eventshape"
+	"github.com/streamstrap/streamstrap/internal/httpsyntax"
 )
-
-// Shape is what kind of event a payload is.
-type Shape int
-
-const (
-	// Other is any event that is not an HTTP request this package handles.
-	Other Shape = iota
-	// FunctionURL is a payload 2.0 event from a Lambda Function URL.
-	FunctionURL
-	// HTTPAPIv2 is a payload 2.0 event from an API Gateway HTTP API.
-	HTTPAPIv2
-	// RESTv1 is a payload 1.0 event from an API Gateway REST API (or an
-	// HTTP API using payload 1.0).
-	RESTv1
-)
-
-// String returns the shape's name for logs.
-func (s Shape) String() string {
-	switch s {
-	case Other:
-		return "other"
-	case FunctionURL:
-		return "function-url"
-	case HTTPAPIv2:
-		return "http-api-v2"
-	case RESTv1:
-		return "rest-v1"
-	}
-	return "Shape(" + strconv.Itoa(int(s)) + ")"
-}
-
-// IsHTTP reports whether s is an HTTP request shape (anything but Other).
-func (s Shape) IsHTTP() bool {
-	return s == FunctionURL || s == HTTPAPIv2 || s == RESTv1
-}
-
-// probe holds the few fields Detect needs.
-type probe struct {
-	Version        string  `json:"version"`
-	HTTPMethod     string  `json:"httpMethod"`
-	Path           *string `json:"path"`
-	RequestContext *struct {
-		DomainName string `json:"domainName"`
-		HTTP       *struct {
-			Method string `json:"method"`
-		} `json:"http"`
-		ELB json.RawMessage `json:"elb"`
-	} `json:"requestContext"`
-}
-
-// Detect classifies an event payload. Anything it doesn't recognise,
-// including invalid JSON, is Other.
-func Detect(event []byte) Shape {
-	var p probe
-	if err := json.Unmarshal(event, &p); err != nil || p.RequestContext == nil {
-		return Other
-	}
-	rc := p.RequestContext
-	switch {
-	case p.Version == "2.0" && rc.HTTP != nil && rc.HTTP.Method != "":
-		if strings.Contains(rc.DomainName, ".lambda-url.") {
-			return FunctionURL
-		}
-		return HTTPAPIv2
-	case p.HTTPMethod != "" && p.Path != nil && rc.ELB == nil:
-		return RESTv1
-	}
-	return Other
-}
 
 // Request is the CGI view of an HTTP event.
 type Request struct {
 	// Shape is the event's shape.
-	Shape Shape
+	Shape eventshape.Shape
 	// Env holds the meta-variables as "NAME=value", sorted by name.
 	Env []string
 	// Body is the request body, base64-decoded when the event says so.
 	Body []byte
 }
 
-// Getenv returns the value of the meta-variable name, or "" if unset.
-func (r Request) Getenv(name string) string {
-	v, _ := r.LookupEnv(name)
-	return v
-}
-
-// LookupEnv returns the value of the meta-variable name and whether it is
+// lookupEnv returns the value of the meta-variable name and whether it is
 // set.
-func (r Request) LookupEnv(name string) (string, bool) {
+func (r Request) lookupEnv(name string) (string, bool) {
 	for _, kv := range r.Env {
 		if k, v, _ := strings.Cut(kv, "="); k == name {
 			return v, true
@@ -241,15 +161,15 @@ type rawContext struct {
 // event that is not an HTTP request (wrapping ErrNotHTTP) and for a body
 // that is not valid base64.
 func FromEvent(event []byte) (Request, error) {
-	shape := Detect(event)
+	shape := eventshape.Detect(event)
 	var (
 		req Request
 		err error
 	)
 	switch shape {
-	case FunctionURL, HTTPAPIv2:
+	case eventshape.FunctionURL, eventshape.HTTPAPIv2:
 		req, err = fromV2(event, shape)
-	case RESTv1:
+	case eventshape.RESTv1:
 		req, err = fromV1(event)
 	default:
 		return Request{}, fmt.Errorf("cgi: %w: not a Function URL, API Gateway HTTP API or REST API request", ErrNotHTTP)
@@ -262,7 +182,7 @@ func FromEvent(event []byte) (Request, error) {
 }
 
 // fromV2 handles payload 2.0 (Function URL and HTTP API).
-func fromV2(event []byte, shape Shape) (Request, error) {
+func fromV2(event []byte, shape eventshape.Shape) (Request, error) {
 	var e eventV2
 	if err := json.Unmarshal(event, &e); err != nil {
 		return Request{}, fmt.Errorf("decode: %w", err)
@@ -288,7 +208,7 @@ func fromV2(event []byte, shape Shape) (Request, error) {
 	}
 	// Per the package doc: Function URLs deliver an encoded path, HTTP
 	// APIs a decoded one.
-	env.setPath(script, path, shape == HTTPAPIv2, e.RawQueryString)
+	env.setPath(script, path, shape == eventshape.HTTPAPIv2, e.RawQueryString)
 
 	env.common(rc.HTTP.Method, rc.HTTP.SourceIP, rc.HTTP.Protocol, rc.DomainName, hdr, body)
 	if len(e.Cookies) > 0 {
@@ -489,7 +409,7 @@ func (e env) headers(hdr map[string][]string) {
 	vals := make(map[string][]string)
 	for _, k := range sortedKeys(hdr) {
 		lower := strings.ToLower(k)
-		if !isToken(k) || strings.Contains(k, "_") {
+		if !httpsyntax.IsToken(k) || strings.Contains(k, "_") {
 			continue
 		}
 		switch lower {
@@ -532,21 +452,4 @@ func sortedKeys(m map[string][]string) []string {
 	}
 	slices.Sort(keys)
 	return keys
-}
-
-// isToken reports whether s is an RFC 7230 token.
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
 }

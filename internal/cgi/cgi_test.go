@@ -4,9 +4,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/streamstrap/streamstrap/internal/eventshape"
 )
 
 // The fixtures in testdata/ are based on AWS sample events: the Function
@@ -24,55 +25,16 @@ func readFixture(t testing.TB, name string) []byte {
 	return b
 }
 
-func TestDetect(t *testing.T) {
-	tests := []struct {
-		in   string // fixture name, or inline JSON when it starts with "{" or is not a file
-		want Shape
-	}{
-		{"function-url-get.json", FunctionURL},
-		{"function-url-post-base64.json", FunctionURL},
-		{"http-api-v2-get.json", HTTPAPIv2},
-		{"rest-v1-get.json", RESTv1},
-		{"rest-v1-post.json", RESTv1},
-		{"non-http.json", Other},
-		{"alb-request.json", Other},
-		{`{"version":"1.0","httpMethod":"GET","path":"/","requestContext":{}}`, RESTv1},
-		{`{"version":"2.0","requestContext":{"http":{}}}`, Other},
-		{`{"version":"2.0","rawPath":"/","requestContext":{"domainName":"x.lambda-url.y"}}`, Other},
-		{`{"httpMethod":"GET","path":"/"}`, Other},
-		{`{"version":2,"requestContext":{"http":{"method":"GET"}}}`, Other},
-		{`{"requestContext":{"eventType":"MESSAGE","routeKey":"$default"}}`, Other},
-		{`"just a string"`, Other},
-		{`null`, Other},
-		{`{`, Other},
-		{``, Other},
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			ev := []byte(tt.in)
-			if strings.HasSuffix(tt.in, ".json") {
-				ev = readFixture(t, tt.in)
-			}
-			if got := Detect(ev); got != tt.want {
-				t.Errorf("Detect = %v, want %v", got, tt.want)
-			}
-			if got := Detect(ev).IsHTTP(); got != (tt.want != Other) {
-				t.Errorf("IsHTTP = %v", got)
-			}
-		})
-	}
-}
-
 func TestFromEvent(t *testing.T) {
 	tests := []struct {
 		fixture string
-		shape   Shape
+		shape   eventshape.Shape
 		env     map[string]string // every variable except LAMBDA_REQUEST_CONTEXT
 		body    string
 	}{
 		{
 			fixture: "function-url-get.json",
-			shape:   FunctionURL,
+			shape:   eventshape.FunctionURL,
 			env: map[string]string{
 				"GATEWAY_INTERFACE":            "CGI/1.1",
 				"HTTPS":                        "on",
@@ -101,7 +63,7 @@ func TestFromEvent(t *testing.T) {
 		},
 		{
 			fixture: "function-url-post-base64.json",
-			shape:   FunctionURL,
+			shape:   eventshape.FunctionURL,
 			env: map[string]string{
 				"CONTENT_LENGTH":         "12",
 				"CONTENT_TYPE":           "image/png",
@@ -127,7 +89,7 @@ func TestFromEvent(t *testing.T) {
 		},
 		{
 			fixture: "http-api-v2-get.json",
-			shape:   HTTPAPIv2,
+			shape:   eventshape.HTTPAPIv2,
 			env: map[string]string{
 				"GATEWAY_INTERFACE":      "CGI/1.1",
 				"HTTPS":                  "on",
@@ -152,7 +114,7 @@ func TestFromEvent(t *testing.T) {
 		},
 		{
 			fixture: "rest-v1-get.json",
-			shape:   RESTv1,
+			shape:   eventshape.RESTv1,
 			env: map[string]string{
 				"GATEWAY_INTERFACE":      "CGI/1.1",
 				"HTTPS":                  "on",
@@ -178,7 +140,7 @@ func TestFromEvent(t *testing.T) {
 		},
 		{
 			fixture: "rest-v1-post.json",
-			shape:   RESTv1,
+			shape:   eventshape.RESTv1,
 			env: map[string]string{
 				"CONTENT_LENGTH":                  "13",
 				"CONTENT_TYPE":                    "application/json",
@@ -357,7 +319,7 @@ func TestFromEventEdgeCases(t *testing.T) {
 				}
 			}
 			for _, k := range tt.unset {
-				if v, ok := req.LookupEnv(k); ok {
+				if v, ok := req.lookupEnv(k); ok {
 					t.Errorf("%s is set to %q", k, v)
 				}
 			}
@@ -371,19 +333,11 @@ func TestRequestContextLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := req.LookupEnv("LAMBDA_REQUEST_CONTEXT"); ok {
+	if _, ok := req.lookupEnv("LAMBDA_REQUEST_CONTEXT"); ok {
 		t.Error("oversized LAMBDA_REQUEST_CONTEXT was set")
 	}
-	if req.Getenv("REQUEST_METHOD") != "GET" {
+	if v, _ := req.lookupEnv("REQUEST_METHOD"); v != "GET" {
 		t.Error("REQUEST_METHOD missing")
-	}
-}
-
-func TestShapeString(t *testing.T) {
-	got := []string{Other.String(), FunctionURL.String(), HTTPAPIv2.String(), RESTv1.String(), Shape(9).String()}
-	want := []string{"other", "function-url", "http-api-v2", "rest-v1", "Shape(9)"}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("got %q, want %q", got, want)
 	}
 }
 
@@ -403,7 +357,7 @@ func FuzzFromEvent(f *testing.F) {
 	}
 	f.Add([]byte(`{"httpMethod":"GET","path":"/%zz","requestContext":{"path":"/"}}`))
 	f.Fuzz(func(t *testing.T, event []byte) {
-		shape := Detect(event)
+		shape := eventshape.Detect(event)
 		req, err := FromEvent(event)
 		if err != nil {
 			if shape.IsHTTP() && errors.Is(err, ErrNotHTTP) {

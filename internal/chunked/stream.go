@@ -29,6 +29,8 @@ import (
 	"time"
 
 	"github.com/valyala/bytebufferpool"
+
+	"github.com/streamstrap/streamstrap/internal/httpsyntax"
 )
 
 // CopyBufferSize is the size of the buffer ReadFrom reads into. A pipe holds
@@ -153,7 +155,7 @@ func buildHead(req Request) ([]byte, error) {
 			return nil, fmt.Errorf("chunked: header %q is managed by the stream", name)
 		}
 		for _, v := range values {
-			if !validField(name) || !validValue(v) {
+			if !httpsyntax.IsToken(name) || !validValue(v) {
 				return nil, fmt.Errorf("chunked: invalid header %q: %q", name, v)
 			}
 			fmt.Fprintf(&b, "%s: %s\r\n", name, v)
@@ -162,7 +164,7 @@ func buildHead(req Request) ([]byte, error) {
 	b.WriteString("Transfer-Encoding: chunked\r\n")
 	if len(req.Trailer) > 0 {
 		for _, name := range req.Trailer {
-			if !validField(name) {
+			if !httpsyntax.IsToken(name) {
 				return nil, fmt.Errorf("chunked: invalid trailer name %q", name)
 			}
 		}
@@ -227,8 +229,8 @@ func (s *Stream) ReadFrom(r io.Reader) (int64, error) {
 	}
 }
 
-// Written reports how many body bytes have been sent.
-func (s *Stream) Written() int64 { return s.written }
+// sent reports how many body bytes have been sent; the tests check it.
+func (s *Stream) sent() int64 { return s.written }
 
 // Close ends the body with the last chunk and the given trailer fields (only
 // declared names with non-empty values are sent), waits for the server's
@@ -351,37 +353,7 @@ func (s *Stream) readResponse() {
 	_ = s.conn.SetWriteDeadline(time.Now())
 }
 
-// validField reports whether name is an RFC 9110 token.
-func validField(name string) bool {
-	if name == "" {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if c >= 0x80 || !tokenChar[c] {
-			return false
-		}
-	}
-	return true
-}
-
 // validValue rejects CR, LF and NUL, which would break the framing.
 func validValue(v string) bool {
 	return !strings.ContainsAny(v, "\r\n\x00")
 }
-
-var tokenChar = func() (t [128]bool) {
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
-	}
-	for c := 'A'; c <= 'Z'; c++ {
-		t[c] = true
-	}
-	for _, c := range "!#$%&'*+-.^_`|~" {
-		t[c] = true
-	}
-	return t
-}()

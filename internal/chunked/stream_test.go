@@ -139,8 +139,8 @@ func TestStreamBodiesAndTrailers(t *testing.T) {
 					}
 				}
 			}
-			if s.Written() != int64(len(tt.want)) {
-				t.Errorf("Written = %d", s.Written())
+			if s.sent() != int64(len(tt.want)) {
+				t.Errorf("sent = %d", s.sent())
 			}
 		})
 	}

@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/streamstrap/streamstrap/internal/runtimeapi"
 )
 
 func TestPreludeSplitter(t *testing.T) {
@@ -49,7 +53,7 @@ func TestServerProtocol(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	base := "http://" + s.Addr() + prefix
+	base := "http://" + s.Addr() + runtimeapi.PathPrefix
 	var body bytes.Buffer
 	done := make(chan *Result, 1)
 	go func() {
@@ -103,5 +107,65 @@ func TestServerProtocol(t *testing.T) {
 	if body.String() != "part one part two" || res.ErrorType != "Runtime.ExitError" || !strings.Contains(string(res.Error), "exit status 1") ||
 		res.Outcome != "response" || !res.Failed() || res.Bytes != 17 {
 		t.Errorf("result %+v body %q", res, body.String())
+	}
+}
+
+// TestInvokeWith runs a small runtime made of the real Runtime API client
+// alongside one invocation, and runtimes that end too soon.
+func TestInvokeWith(t *testing.T) {
+	serve := func(ctx context.Context, addr string) error {
+		c := runtimeapi.NewClient(addr, "streamstrap/test", 1)
+		defer c.CloseIdle()
+		inv, err := c.Next(ctx)
+		if err != nil {
+			return err
+		}
+		s, err := c.OpenResponse(ctx, inv.RequestID, "text/plain")
+		if err != nil {
+			return err
+		}
+		if _, err := s.Write(append([]byte("got "), inv.Payload...)); err != nil {
+			return err
+		}
+		if a, err := s.Close(nil); err != nil || a.StatusCode != http.StatusAccepted {
+			return fmt.Errorf("close: %d %v", a.StatusCode, err)
+		}
+		<-ctx.Done() // a loop runs until it is stopped
+		return errors.New("stopped")
+	}
+	boom := errors.New("boom")
+	tests := []struct {
+		name    string
+		runtime func(ctx context.Context, addr string) error
+		body    string
+		lateErr error // the runtime's error after the invocation
+		err     error
+	}{
+		{"served", serve, "got {}", errors.New("stopped"), nil},
+		{"runtime fails first", func(context.Context, string) error { return boom }, "", nil, boom},
+		{"runtime returns nil first", func(context.Context, string) error { return nil }, "", nil, ErrRuntimeStopped},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := Start()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			var body bytes.Buffer
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			res, lateErr, err := s.InvokeWith(ctx, Invocation{Payload: []byte("{}"), Body: &body},
+				func(ctx context.Context) error { return tt.runtime(ctx, s.Addr()) })
+			if !errors.Is(err, tt.err) {
+				t.Fatalf("err = %v, want %v", err, tt.err)
+			}
+			if fmt.Sprint(lateErr) != fmt.Sprint(tt.lateErr) {
+				t.Errorf("runtime error = %v, want %v", lateErr, tt.lateErr)
+			}
+			if tt.err == nil && (res == nil || res.Failed() || body.String() != tt.body) {
+				t.Errorf("result %+v, body %q, want %q", res, body.String(), tt.body)
+			}
+		})
 	}
 }

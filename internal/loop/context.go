@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+
+	"github.com/streamstrap/streamstrap/internal/runtimeapi"
 )
 
 // EnvContextFD names, in every handler's environment, the descriptor from
@@ -30,7 +32,7 @@ type contextJSON struct {
 // (and values) that the handler's environment has without --prespawn, empty
 // ones left out, so `IFS= read -r ctx <&3 && eval "$ctx"` sets them. The
 // second is one JSON object (contextJSON) for everything else.
-func contextDoc(inv *Invocation) []byte {
+func contextDoc(inv *runtimeapi.Invocation) []byte {
 	var b strings.Builder
 	b.Grow(256 + 2*(len(inv.ClientContext)+len(inv.CognitoIdentity)))
 	b.WriteString("export")

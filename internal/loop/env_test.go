@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/streamstrap/streamstrap/internal/runtimeapi"
 )
 
 func TestHandlerEnvironment(t *testing.T) {
@@ -15,14 +17,14 @@ func TestHandlerEnvironment(t *testing.T) {
 		"AWS_REGION=eu-west-1",
 	}
 	l := New(Config{Env: base})
-	full := &Invocation{
+	full := &runtimeapi.Invocation{
 		RequestID: "r-1", DeadlineMs: 1700000000123, Deadline: time.UnixMilli(1700000000123),
 		FunctionARN: "arn:aws:lambda:eu-west-1:1:function:f", TraceID: "Root=1-abc",
 		ClientContext: "e30=", CognitoIdentity: `{"id":"x"}`, TenantID: "tenant-7",
 	}
 	tests := []struct {
 		name    string
-		inv     *Invocation
+		inv     *runtimeapi.Invocation
 		extra   []string
 		want    []string
 		absent  []string
@@ -42,14 +44,14 @@ func TestHandlerEnvironment(t *testing.T) {
 		},
 		{
 			name:    "optional headers absent: trace id cleared",
-			inv:     &Invocation{RequestID: "r-2", FunctionARN: "arn"},
+			inv:     &runtimeapi.Invocation{RequestID: "r-2", FunctionARN: "arn"},
 			want:    []string{"AWS_LAMBDA_REQUEST_ID=r-2", "AWS_LAMBDA_INVOKED_FUNCTION_ARN=arn"},
 			absent:  []string{"_X_AMZN_TRACE_ID", "AWS_LAMBDA_CLIENT_CONTEXT", "AWS_LAMBDA_COGNITO_IDENTITY", "AWS_LAMBDA_TENANT_ID", "AWS_LAMBDA_DEADLINE_MS"},
 			wantLen: 6,
 		},
 		{
 			name:    "mode variables are appended",
-			inv:     &Invocation{RequestID: "r-3"},
+			inv:     &runtimeapi.Invocation{RequestID: "r-3"},
 			extra:   []string{"REQUEST_METHOD=GET"},
 			want:    []string{"REQUEST_METHOD=GET"},
 			wantLen: 7,
@@ -84,7 +86,7 @@ func TestHandlerEnvironment(t *testing.T) {
 
 func TestUserChoiceOfPythonBufferingWins(t *testing.T) {
 	l := New(Config{Env: []string{"PYTHONUNBUFFERED="}})
-	env := l.env(&Invocation{RequestID: "r"}, nil)
+	env := l.env(&runtimeapi.Invocation{RequestID: "r"}, nil)
 	if slices.Contains(env, "PYTHONUNBUFFERED=1") || !slices.Contains(env, "PYTHONUNBUFFERED=") {
 		t.Errorf("env = %q", env)
 	}
@@ -103,13 +105,13 @@ func TestSpareEnvironment(t *testing.T) {
 func TestContextDoc(t *testing.T) {
 	tests := []struct {
 		name     string
-		inv      Invocation
+		inv      runtimeapi.Invocation
 		shell    string
 		jsonLine string
 	}{
 		{
 			name: "every field",
-			inv: Invocation{RequestID: "r-1", DeadlineMs: 1700000000123, FunctionARN: "arn:f", TraceID: "Root=1-abc",
+			inv: runtimeapi.Invocation{RequestID: "r-1", DeadlineMs: 1700000000123, FunctionARN: "arn:f", TraceID: "Root=1-abc",
 				ClientContext: `{"a":"it's"}`, CognitoIdentity: `{"id":"x"}`, TenantID: "t-7"},
 			shell: `export AWS_LAMBDA_REQUEST_ID='r-1' AWS_LAMBDA_DEADLINE_MS='1700000000123' AWS_LAMBDA_INVOKED_FUNCTION_ARN='arn:f' ` +
 				`_X_AMZN_TRACE_ID='Root=1-abc' AWS_LAMBDA_CLIENT_CONTEXT='{"a":"it'\''s"}' AWS_LAMBDA_COGNITO_IDENTITY='{"id":"x"}' AWS_LAMBDA_TENANT_ID='t-7'`,
@@ -117,13 +119,13 @@ func TestContextDoc(t *testing.T) {
 		},
 		{
 			name:     "empty fields left out of the shell line, kept in JSON",
-			inv:      Invocation{RequestID: "r-2"},
+			inv:      runtimeapi.Invocation{RequestID: "r-2"},
 			shell:    `export AWS_LAMBDA_REQUEST_ID='r-2'`,
 			jsonLine: `{"requestId":"r-2","deadlineMs":0,"invokedFunctionArn":"","traceId":"","clientContext":"","cognitoIdentity":"","tenantId":""}`,
 		},
 		{
 			name:     "line breaks cannot split the shell line",
-			inv:      Invocation{RequestID: "a\nb$(x)`y`"},
+			inv:      runtimeapi.Invocation{RequestID: "a\nb$(x)`y`"},
 			shell:    "export AWS_LAMBDA_REQUEST_ID='a b$(x)`y`'",
 			jsonLine: `{"requestId":"a\nb$(x)` + "`y`" + `","deadlineMs":0,"invokedFunctionArn":"","traceId":"","clientContext":"","cognitoIdentity":"","tenantId":""}`,
 		},

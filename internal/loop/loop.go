@@ -1,11 +1,12 @@
 // Package loop runs the Lambda Runtime API loop: it asks for the next event,
-// starts the handler for it, streams the handler's stdout as the response and
-// ends it with success, error trailers or an /error report. It also holds the
-// Runtime API client (client.go) and the error document (report.go).
-//
-// One invocation reads top to bottom in Loop.Invoke. The loop is reusable: a
-// local runtime can point a Client at its own loopback Runtime API and run
-// the same Loop.
+// has the Mode plan it, starts the handler, streams the handler's stdout as
+// the response and ends it with success, error trailers or an /error report.
+// One invocation reads top to bottom in Loop.Invoke; RunN runs several loops
+// on one API, as Lambda Managed Instances do. The wire protocol is
+// internal/runtimeapi's, the framing internal/mode's and the processes
+// internal/invoke's; the loop only decides what happens next. A local runtime
+// points a runtimeapi.Client at its own loopback Runtime API and runs the
+// same Loop.
 package loop
 
 import (
@@ -23,15 +24,16 @@ import (
 	"github.com/valyala/bytebufferpool"
 	"go.uber.org/zap"
 
-	"github.com/streamstrap/streamstrap/internal/chunked"
 	"github.com/streamstrap/streamstrap/internal/invoke"
+	"github.com/streamstrap/streamstrap/internal/mode"
+	"github.com/streamstrap/streamstrap/internal/runtimeapi"
 )
 
 // API is the part of the Runtime API the loop uses; *Client implements it.
 type API interface {
-	Next(ctx context.Context) (*Invocation, error)
-	PostError(ctx context.Context, requestID string, e FunctionError) error
-	OpenResponse(ctx context.Context, requestID, contentType string) (ResponseStream, error)
+	Next(ctx context.Context) (*runtimeapi.Invocation, error)
+	PostError(ctx context.Context, requestID string, e runtimeapi.FunctionError) error
+	OpenResponse(ctx context.Context, requestID, contentType string) (runtimeapi.ResponseStream, error)
 }
 
 // Defaults for Config.
@@ -55,17 +57,29 @@ type Config struct {
 	Command invoke.Command
 	// Env is the base environment of every handler; nil means os.Environ().
 	Env []string
-	// Mode prepares each invocation; nil means RawMode with the default type.
-	Mode Mode
+	// Mode prepares each invocation; nil means mode.RawMode with the
+	// default type.
+	Mode mode.Mode
 	// DeadlineMargin: the handler is stopped this long before the
-	// invocation's deadline, so its failure can still be reported.
+	// invocation's deadline, so its failure can still be reported. Zero
+	// means zero: the handler runs until the deadline itself
+	// (DefaultDeadlineMargin is what the bootstrap's flag defaults to).
 	DeadlineMargin time.Duration
-	// KillGrace is the time between SIGTERM and SIGKILL.
+	// KillGrace is the time between SIGTERM and SIGKILL. Zero or negative
+	// means DefaultKillGrace: internal/invoke always gives a stopped
+	// handler some time to exit.
 	KillGrace time.Duration
 	// Logger receives the loop's own records; nil means no logging.
 	Logger *zap.Logger
 	// HandlerLog receives each line of a handler's stderr.
 	HandlerLog func(requestID string, line []byte)
+	// HandlerExited, if not nil, is called once for each handler of an
+	// invocation, with its Result, after the handler has exited and before
+	// the invocation's response or error report is finished: a local
+	// Runtime API puts the handler's peak memory in its REPORT line that
+	// way. Nil means nothing is called. A handler that never started (or
+	// never got an event) has no call.
+	HandlerExited func(requestID string, res invoke.Result)
 	// ResponseLimit: a response body larger than this is logged as a
 	// warning, since Lambda may cut it short. Zero means
 	// DefaultResponseLimit. The body is never cut here: a local runtime or
@@ -84,8 +98,8 @@ type Config struct {
 // predialer is an API that can open a response connection ahead of its use;
 // *Client is one.
 type predialer interface {
-	Predial(ctx context.Context) *PendingConn
-	OpenResponseOn(ctx context.Context, pc *PendingConn, requestID, contentType string) (ResponseStream, error)
+	Predial(ctx context.Context) *runtimeapi.PendingConn
+	OpenResponseOn(ctx context.Context, pc *runtimeapi.PendingConn, requestID, contentType string) (runtimeapi.ResponseStream, error)
 }
 
 // Loop runs invocations one after another. Several Loops may share one API
@@ -108,12 +122,9 @@ type handlerProc struct {
 // New returns a Loop for cfg, filling in defaults.
 func New(cfg Config) *Loop {
 	if cfg.Mode == nil {
-		cfg.Mode = RawMode{}
+		cfg.Mode = mode.RawMode{}
 	}
-	if cfg.DeadlineMargin == 0 {
-		cfg.DeadlineMargin = DefaultDeadlineMargin
-	}
-	if cfg.KillGrace == 0 {
+	if cfg.KillGrace <= 0 {
 		cfg.KillGrace = DefaultKillGrace
 	}
 	if cfg.Env == nil {
@@ -151,7 +162,7 @@ func (l *Loop) Run(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("waiting for the next invocation: %w", err)
+			return err // it names the call
 		}
 		if err := l.Invoke(ctx, inv); err != nil {
 			return err
@@ -162,14 +173,14 @@ func (l *Loop) Run(ctx context.Context) error {
 // Invoke runs one invocation to its end. It returns an error only when the
 // runtime must exit; every handler failure is reported to the Runtime API
 // and logged instead.
-func (l *Loop) Invoke(ctx context.Context, inv *Invocation) error {
+func (l *Loop) Invoke(ctx context.Context, inv *runtimeapi.Invocation) error {
 	log := l.log.With(zap.String("requestId", inv.RequestID))
 	// Reports must go out even when ctx is cancelled by a shutdown.
 	post := context.WithoutCancel(ctx)
 
-	plan, err := l.cfg.Mode.Prepare(inv)
+	plan, err := l.cfg.Mode.Prepare(inv.Payload)
 	if err != nil {
-		return l.postError(post, log, inv, FunctionError{Type: TypeInvalidEvent, Message: err.Error()})
+		return l.postError(post, log, inv, runtimeapi.FunctionError{Type: runtimeapi.TypeInvalidEvent, Message: err.Error()})
 	}
 	var deadline time.Time
 	if !inv.Deadline.IsZero() {
@@ -185,14 +196,14 @@ func (l *Loop) Invoke(ctx context.Context, inv *Invocation) error {
 	if h == nil {
 		h, err = l.spawn(l.env(inv, plan.Env))
 		if err != nil {
-			return l.postError(post, log, inv, FunctionError{Type: TypeHandlerStartFailed, Message: err.Error()})
+			return l.postError(post, log, inv, runtimeapi.FunctionError{Type: runtimeapi.TypeHandlerStartFailed, Message: err.Error()})
 		}
 	}
 	h.requestID.Store(&inv.RequestID)
 	proc := h.proc
 	// A Process just spawned and never fed cannot refuse its input.
 	_ = proc.Feed(invoke.Input{Extra: contextDoc(inv), Stdin: plan.Stdin, Deadline: deadline})
-	var pending *PendingConn
+	var pending *runtimeapi.PendingConn
 	pd, predial := l.cfg.API.(predialer)
 	if predial {
 		// Connect while the handler works on its first byte.
@@ -205,23 +216,23 @@ func (l *Loop) Invoke(ctx context.Context, inv *Invocation) error {
 
 	bb := bytebufferpool.Get()
 	defer bytebufferpool.Put(bb)
-	if cap(bb.B) < chunked.CopyBufferSize {
-		bb.B = make([]byte, chunked.CopyBufferSize)
+	if cap(bb.B) < runtimeapi.BufferSize {
+		bb.B = make([]byte, runtimeapi.BufferSize)
 	}
-	head, err := plan.Framer.Begin(proc.Stdout(), bb.B[:chunked.CopyBufferSize])
+	head, err := plan.Framer.Begin(proc.Stdout(), bb.B[:runtimeapi.BufferSize])
 	if err != nil {
-		return l.postError(post, log, inv, l.headFailure(proc, err))
+		return l.postError(post, log, inv, l.headFailure(inv.RequestID, proc, err))
 	}
 	var res invoke.Result
 	waited := false
 	if head.EOF && len(head.First) == 0 {
-		res, waited = proc.Wait(), true
+		res, waited = l.wait(inv.RequestID, proc), true
 		if !res.Success() {
 			return l.postError(post, log, inv, l.failure(res))
 		}
 	}
 
-	var stream ResponseStream
+	var stream runtimeapi.ResponseStream
 	if predial {
 		stream, err = pd.OpenResponseOn(post, pending, inv.RequestID, head.ContentType)
 	} else {
@@ -230,9 +241,9 @@ func (l *Loop) Invoke(ctx context.Context, inv *Invocation) error {
 	if err != nil {
 		if !waited {
 			proc.Stop(err)
-			proc.Wait()
+			l.wait(inv.RequestID, proc)
 		}
-		return fmt.Errorf("opening the response for %s: %w", inv.RequestID, err)
+		return err // it names the call, whose path holds the request id
 	}
 	var sent int64
 	if len(head.First) > 0 {
@@ -249,12 +260,12 @@ func (l *Loop) Invoke(ctx context.Context, inv *Invocation) error {
 		// The Runtime API dropped or refused the stream: stop the handler
 		// and move on; there is nobody left to tell.
 		proc.Stop(fmt.Errorf("response stream failed: %w", err))
-		res = proc.Wait()
+		res = l.wait(inv.RequestID, proc)
 		stream.Abort()
-		return l.streamFailed(log, err, res, sent)
+		return l.streamFailed(log, inv, err, res, sent)
 	}
 	if !waited {
-		res = proc.Wait()
+		res = l.wait(inv.RequestID, proc)
 	}
 	var trailer http.Header
 	if !res.Success() {
@@ -266,69 +277,76 @@ func (l *Loop) Invoke(ctx context.Context, inv *Invocation) error {
 		log.Warn("the response is larger than Lambda's limit for streamed responses; the caller may get it cut short",
 			zap.Int64("bytes", sent), zap.Int64("limit", l.cfg.ResponseLimit))
 	}
-	resp, err := stream.Close(trailer)
+	answer, err := stream.Close(trailer)
 	if err != nil {
-		return l.streamFailed(log, err, res, sent)
+		return l.streamFailed(log, inv, err, res, sent)
 	}
-	return l.checkStatus(log, "response", resp.StatusCode, string(resp.Body), res, sent)
+	return l.checkStatus(log, inv, answer, res, sent)
 }
 
 // headFailure ends a handler whose output could not start a response and
 // says why. Nothing was sent yet, so it goes to /error. A handler that failed
 // on its own (a crash, the deadline) says more than its broken output.
-func (l *Loop) headFailure(proc *invoke.Process, err error) FunctionError {
-	var he *HeadError
+func (l *Loop) headFailure(requestID string, proc *invoke.Process, err error) runtimeapi.FunctionError {
+	var he *mode.HeadError
 	if !errors.As(err, &he) || !he.OutputEnded {
 		// Malformed output while the handler may still be writing: stop it.
 		proc.Stop(err)
 	}
-	res := proc.Wait()
+	res := l.wait(requestID, proc)
 	if !res.Success() && (res.Stopped == nil || errors.Is(res.Stopped, ErrShutdown)) {
 		return l.failure(res)
 	}
-	typ := TypeInvalidHeaderBlock
+	typ := runtimeapi.TypeInvalidHeaderBlock
 	if he == nil {
-		typ = TypeExitError
+		typ = runtimeapi.TypeExitError
 	}
-	return FunctionError{Type: typ, Message: err.Error(), StackTrace: res.StderrTail}
+	return runtimeapi.FunctionError{Type: typ, Message: err.Error(), StackTrace: res.StderrTail}
+}
+
+// wait waits for the handler of invocation requestID to exit and tells
+// Config.HandlerExited.
+func (l *Loop) wait(requestID string, proc *invoke.Process) invoke.Result {
+	res := proc.Wait()
+	if l.cfg.HandlerExited != nil {
+		l.cfg.HandlerExited(requestID, res)
+	}
+	return res
 }
 
 // failure turns a handler's ending into the error document. A timeout
 // names the deadline margin, which invoke does not know: without it "timed
 // out after 749ms" for a 1s function timeout reads like a bug.
-func (l *Loop) failure(res invoke.Result) FunctionError {
-	fe := FunctionError{Type: TypeExitError, Message: res.Message(), StackTrace: res.StderrTail}
+func (l *Loop) failure(res invoke.Result) runtimeapi.FunctionError {
+	fe := runtimeapi.FunctionError{Type: runtimeapi.TypeExitError, Message: res.Message(), StackTrace: res.StderrTail}
 	switch {
 	case res.TimedOut:
-		fe.Type = TypeHandlerTimeout
+		fe.Type = runtimeapi.TypeHandlerTimeout
 		fe.Message += fmt.Sprintf(", stopped %s (the deadline margin) before the invocation's deadline", l.cfg.DeadlineMargin)
 	case errors.Is(res.Stopped, ErrShutdown):
-		fe.Type = TypeShutdown
+		fe.Type = runtimeapi.TypeShutdown
 	}
 	return fe
 }
 
-func (l *Loop) postError(ctx context.Context, log *zap.Logger, inv *Invocation, fe FunctionError) error {
+func (l *Loop) postError(ctx context.Context, log *zap.Logger, inv *runtimeapi.Invocation, fe runtimeapi.FunctionError) error {
 	log.Warn("handler failed before any output", zap.String("errorType", fe.Type), zap.String("error", fe.Message))
 	err := l.cfg.API.PostError(ctx, inv.RequestID, fe)
-	var se *StatusError
+	var se *runtimeapi.StatusError
 	if errors.As(err, &se) && !se.Fatal() {
 		log.Error("Runtime API refused the error report", zap.Int("status", se.StatusCode), zap.String("body", se.Body))
 		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("reporting the failure of %s: %w", inv.RequestID, err)
-	}
-	return nil
+	return err // it names the call, whose path holds the request id
 }
 
 // streamFailed decides whether a broken response stream ends the runtime:
 // only a 5xx from the Runtime API does. A reset, a 400, 403 or 413 is logged
 // and the loop goes on.
-func (l *Loop) streamFailed(log *zap.Logger, err error, res invoke.Result, sent int64) error {
-	var early *chunked.EarlyResponseError
+func (l *Loop) streamFailed(log *zap.Logger, inv *runtimeapi.Invocation, err error, res invoke.Result, sent int64) error {
+	var early *runtimeapi.EarlyAnswerError
 	if errors.As(err, &early) {
-		return l.checkStatus(log, "response", early.Response.StatusCode, string(early.Response.Body), res, sent)
+		return l.checkStatus(log, inv, early.Answer, res, sent)
 	}
 	log.Error("response stream failed; handler stopped", zap.Error(err), zap.String("handler", res.Message()), zap.Int64("bytes", sent))
 	return nil
@@ -336,7 +354,8 @@ func (l *Loop) streamFailed(log *zap.Logger, err error, res invoke.Result, sent 
 
 // checkStatus logs how the Runtime API answered a response of sent body
 // bytes and returns a fatal error for a 5xx.
-func (l *Loop) checkStatus(log *zap.Logger, op string, status int, body string, res invoke.Result, sent int64) error {
+func (l *Loop) checkStatus(log *zap.Logger, inv *runtimeapi.Invocation, answer runtimeapi.Answer, res invoke.Result, sent int64) error {
+	status, body := answer.StatusCode, string(answer.Body)
 	if res.Escaped > 0 {
 		log.Warn("killed processes that left the handler's process group but kept its output open", zap.Int("count", res.Escaped))
 	}
@@ -345,7 +364,7 @@ func (l *Loop) checkStatus(log *zap.Logger, op string, status int, body string, 
 		log.Info("invocation done", zap.Bool("success", res.Success()), zap.Duration("duration", res.Duration), zap.Int64("bytes", sent))
 		return nil
 	case status >= 500:
-		return &StatusError{Op: op, StatusCode: status, Body: strings.TrimSpace(body)}
+		return &runtimeapi.StatusError{Op: http.MethodPost + " " + runtimeapi.PathResponse(inv.RequestID), StatusCode: status, Body: strings.TrimSpace(body)}
 	default:
 		log.Error("Runtime API refused the response", zap.Int("status", status), zap.String("body", strings.TrimSpace(body)), zap.Int64("bytes", sent))
 		return nil
@@ -439,7 +458,7 @@ func baseEnv(env []string) []string {
 	return out
 }
 
-func (l *Loop) env(inv *Invocation, extra []string) []string {
+func (l *Loop) env(inv *runtimeapi.Invocation, extra []string) []string {
 	env := make([]string, 0, len(l.spareEnv)+len(extra)+7)
 	env = append(env, l.spareEnv...)
 	env = append(env, envRequestID+"="+inv.RequestID)

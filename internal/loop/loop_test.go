@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/streamstrap/streamstrap/internal/invoke"
+	"github.com/streamstrap/streamstrap/internal/mode"
+	"github.com/streamstrap/streamstrap/internal/runtimeapi"
 	"github.com/streamstrap/streamstrap/internal/runtimeapitest"
 )
 
@@ -30,7 +32,13 @@ func handler(t *testing.T, body string) invoke.Command {
 
 // runLoop runs a Loop for cmd against a fresh server until the test ends;
 // before, if not nil, prepares the server (faults) before the loop starts.
-func runLoop(t *testing.T, cmd invoke.Command, mode Mode, before func(*runtimeapitest.Server)) (*runtimeapitest.Server, chan error, context.CancelFunc) {
+func runLoop(t *testing.T, cmd invoke.Command, m mode.Mode, before func(*runtimeapitest.Server)) (*runtimeapitest.Server, chan error, context.CancelFunc) {
+	t.Helper()
+	return runLoopWith(t, cmd, m, before, nil)
+}
+
+// runLoopWith is runLoop with a Config.HandlerExited hook.
+func runLoopWith(t *testing.T, cmd invoke.Command, m mode.Mode, before func(*runtimeapitest.Server), exited func(string, invoke.Result)) (*runtimeapitest.Server, chan error, context.CancelFunc) {
 	t.Helper()
 	srv := runtimeapitest.New(t, runtimeapitest.Options{})
 	if before != nil {
@@ -39,12 +47,13 @@ func runLoop(t *testing.T, cmd invoke.Command, mode Mode, before func(*runtimeap
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	l := New(Config{
-		API:            NewClient(srv.Addr(), "streamstrap/test", 1),
+		API:            runtimeapi.NewClient(srv.Addr(), "streamstrap/test", 1),
 		Command:        cmd,
 		Env:            []string{"PATH=" + os.Getenv("PATH")},
-		Mode:           mode,
+		Mode:           m,
 		DeadlineMargin: 300 * time.Millisecond,
 		KillGrace:      100 * time.Millisecond,
+		HandlerExited:  exited,
 	})
 	go func() { done <- l.Run(ctx) }()
 	t.Cleanup(func() {
@@ -73,7 +82,7 @@ func TestLoopOutcomes(t *testing.T) {
 	tests := []struct {
 		name      string
 		script    string
-		mode      Mode
+		mode      mode.Mode
 		payload   string
 		timeout   time.Duration
 		outcome   string
@@ -83,20 +92,24 @@ func TestLoopOutcomes(t *testing.T) {
 	}{
 		{"success", `cat`, nil, "event", 0, "response", "event", "", ""},
 		{"empty success", `exit 0`, nil, "", 0, "response", "", "", ""},
-		{"failure after output", `echo partial; echo why >&2; exit 3`, nil, "", 0, "response", "partial\n", TypeExitError, "exit status 3"},
-		{"failure before output", `echo why >&2; exit 4`, nil, "", 0, "error", "", TypeExitError, "exit status 4"},
-		{"deadline after output", `echo started; exec sleep 30`, nil, "", time.Second, "response", "started\n", TypeHandlerTimeout, "stopped 300ms (the deadline margin) before the invocation's deadline"},
-		{"deadline before output", `exec sleep 30`, nil, "", time.Second, "error", "", TypeHandlerTimeout, "stopped 300ms (the deadline margin) before the invocation's deadline"},
-		{"http prelude", `printf 'Status: 201\r\nContent-Type: a/b\r\n\r\nhi'`, HTTPMode{}, "{}", 0, "response", "{\"statusCode\":201,\"headers\":{\"content-type\":\"a/b\"}}\x00\x00\x00\x00\x00\x00\x00\x00hi", "", ""},
-		{"malformed header block", `printf 'oops\r\n\r\n'; sleep 5`, HTTPMode{}, "{}", 0, "error", "", TypeInvalidHeaderBlock, "line 1"},
-		{"unfinished header block", `printf 'X-A: b\r\n'`, HTTPMode{}, "{}", 0, "error", "", TypeInvalidHeaderBlock, "blank line"},
-		{"crash inside the header block", `printf 'X-A: b\r\n'; exit 7`, HTTPMode{}, "{}", 0, "error", "", TypeExitError, "exit status 7"},
-		{"cgi mode refuses other events", `cat`, CGIMode{}, `{"Records":[]}`, 0, "error", "", TypeInvalidEvent, "cgi mode needs"},
+		{"failure after output", `echo partial; echo why >&2; exit 3`, nil, "", 0, "response", "partial\n", runtimeapi.TypeExitError, "exit status 3"},
+		{"failure before output", `echo why >&2; exit 4`, nil, "", 0, "error", "", runtimeapi.TypeExitError, "exit status 4"},
+		{"deadline after output", `echo started; exec sleep 30`, nil, "", time.Second, "response", "started\n", runtimeapi.TypeHandlerTimeout, "stopped 300ms (the deadline margin) before the invocation's deadline"},
+		{"deadline before output", `exec sleep 30`, nil, "", time.Second, "error", "", runtimeapi.TypeHandlerTimeout, "stopped 300ms (the deadline margin) before the invocation's deadline"},
+		{"http prelude", `printf 'Status: 201\r\nContent-Type: a/b\r\n\r\nhi'`, mode.HTTPMode{}, "{}", 0, "response", "{\"statusCode\":201,\"headers\":{\"content-type\":\"a/b\"}}\x00\x00\x00\x00\x00\x00\x00\x00hi", "", ""},
+		{"malformed header block", `printf 'oops\r\n\r\n'; sleep 5`, mode.HTTPMode{}, "{}", 0, "error", "", runtimeapi.TypeInvalidHeaderBlock, "line 1"},
+		{"unfinished header block", `printf 'X-A: b\r\n'`, mode.HTTPMode{}, "{}", 0, "error", "", runtimeapi.TypeInvalidHeaderBlock, "blank line"},
+		{"crash inside the header block", `printf 'X-A: b\r\n'; exit 7`, mode.HTTPMode{}, "{}", 0, "error", "", runtimeapi.TypeExitError, "exit status 7"},
+		{"cgi mode refuses other events", `cat`, mode.CGIMode{}, `{"Records":[]}`, 0, "error", "", runtimeapi.TypeInvalidEvent, "cgi mode needs"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv, _, _ := runLoop(t, handler(t, tt.script), tt.mode, nil)
+			exits := make(chan exit, 4)
+			srv, _, _ := runLoopWith(t, handler(t, tt.script), tt.mode, nil, func(id string, res invoke.Result) {
+				exits <- exit{id, res, time.Now()}
+			})
 			inv := invokeOnce(t, srv, runtimeapitest.Event{Payload: []byte(tt.payload), Timeout: tt.timeout})
+			checkExited(t, exits, inv, tt.errorType != runtimeapi.TypeInvalidEvent)
 			if inv.Outcome != tt.outcome || inv.ErrorType() != tt.errorType {
 				t.Fatalf("outcome %q type %q, want %q %q", inv.Outcome, inv.ErrorType(), tt.outcome, tt.errorType)
 			}
@@ -116,6 +129,41 @@ func TestLoopOutcomes(t *testing.T) {
 				t.Errorf("next invocation: outcome %q type %q", next.Outcome, next.ErrorType())
 			}
 		})
+	}
+}
+
+// exit is one call of Config.HandlerExited.
+type exit struct {
+	id  string
+	res invoke.Result
+	at  time.Time
+}
+
+// checkExited checks the HandlerExited calls of invocation inv: one if a
+// handler ran (with its success), made before the server recorded the
+// outcome, with the handler's Result; none if no handler ran.
+func checkExited(t *testing.T, exits chan exit, inv *runtimeapitest.Invocation, ran bool) {
+	t.Helper()
+	var got []exit
+	for len(exits) > 0 {
+		got = append(got, <-exits)
+	}
+	if !ran {
+		if len(got) != 0 {
+			t.Errorf("HandlerExited called %d times for an invocation without a handler", len(got))
+		}
+		return
+	}
+	if len(got) != 1 {
+		t.Fatalf("HandlerExited called %d times, want once", len(got))
+	}
+	e := got[0]
+	if e.id != inv.RequestID || e.res.Duration <= 0 || !e.at.Before(inv.Done) {
+		t.Errorf("HandlerExited(%q, %+v) at %v, want (%q, the handler's result) before the outcome at %v",
+			e.id, e.res, e.at, inv.RequestID, inv.Done)
+	}
+	if wantOK := inv.ErrorType() == ""; wantOK && !e.res.Success() {
+		t.Errorf("HandlerExited got a failed result %q for a successful invocation", e.res.Message())
 	}
 }
 
@@ -142,7 +190,7 @@ func TestLoopShutdownFinishesTheInvocation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if inv.ErrorType() != TypeShutdown || string(inv.Body) != "start\n" {
+	if inv.ErrorType() != runtimeapi.TypeShutdown || string(inv.Body) != "start\n" {
 		t.Errorf("type %q body %q", inv.ErrorType(), inv.Body)
 	}
 }
@@ -151,7 +199,7 @@ func TestLoopFatalErrors(t *testing.T) {
 	tests := []struct {
 		name   string
 		inject func(s *runtimeapitest.Server)
-		want   int // the status in the StatusError, 0 for a transport error
+		want   int // the status in the runtimeapi.StatusError, 0 for a transport error
 	}{
 		{"next answers 500", func(s *runtimeapitest.Server) { s.FailNext(500) }, 500},
 		{"next answers 403", func(s *runtimeapitest.Server) { s.FailNext(403) }, 403},
@@ -169,9 +217,9 @@ func TestLoopFatalErrors(t *testing.T) {
 			})
 			select {
 			case err := <-done:
-				var se *StatusError
+				var se *runtimeapi.StatusError
 				if !errors.As(err, &se) || se.StatusCode != tt.want {
-					t.Errorf("Run = %v, want a StatusError %d", err, tt.want)
+					t.Errorf("Run = %v, want a runtimeapi.StatusError %d", err, tt.want)
 				}
 				done <- nil
 			case <-time.After(10 * time.Second):

@@ -10,6 +10,8 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/streamstrap/streamstrap/internal/mode"
+	"github.com/streamstrap/streamstrap/internal/runtimeapi"
 	"github.com/streamstrap/streamstrap/internal/runtimeapitest"
 )
 
@@ -19,7 +21,7 @@ func TestLoopLogsTheResponseSize(t *testing.T) {
 	tests := []struct {
 		name   string
 		script string
-		mode   Mode
+		mode   mode.Mode
 		limit  int64
 		bytes  int64 // on "invocation done"
 		warn   bool
@@ -29,7 +31,7 @@ func TestLoopLogsTheResponseSize(t *testing.T) {
 		{"empty", `exit 0`, nil, 10, 0, false},
 		{"failure after output", `printf abc; exit 3`, nil, 10, 3, false},
 		// The prelude counts: it is part of what Lambda streams.
-		{"http prelude", `printf 'Status: 204\r\n\r\n'`, HTTPMode{}, 100, int64(len(`{"statusCode":204}`) + 8), false},
+		{"http prelude", `printf 'Status: 204\r\n\r\n'`, mode.HTTPMode{}, 100, int64(len(`{"statusCode":204}`) + 8), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -38,7 +40,7 @@ func TestLoopLogsTheResponseSize(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
 			l := New(Config{
-				API:           NewClient(srv.Addr(), "streamstrap/test", 1),
+				API:           runtimeapi.NewClient(srv.Addr(), "streamstrap/test", 1),
 				Command:       handler(t, tt.script),
 				Env:           []string{"PATH=" + os.Getenv("PATH")},
 				Mode:          tt.mode,

@@ -6,8 +6,8 @@
 //
 // The package does no I/O: a [Parser] is fed the handler's output as it
 // arrives, reports when the blank line ending the block has been seen and
-// hands back the first body bytes, and [Parser.Prelude] (or [Encode]) builds
-// the prelude bytes.
+// hands back the first body bytes, and [Encode] builds the prelude bytes from
+// its [Parser.Response].
 //
 // # Header block syntax
 //

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/streamstrap/streamstrap/internal/httpsyntax"
 )
 
 // Target selects which prelude fields the HTTP integration reads.
@@ -111,7 +113,7 @@ func Encode(r Response, t Target) ([]byte, error) {
 	var names []string // first-seen order, for building the combined values
 	values := make(map[string][]string)
 	for _, f := range r.Header {
-		if !isToken(f.Name) {
+		if !httpsyntax.IsToken(f.Name) {
 			return nil, fmt.Errorf("prelude: encode: header name %q is not a token", f.Name)
 		}
 		if i := invalidValueByte(f.Value); i >= 0 {
@@ -190,28 +192,6 @@ func isHopByHop(lowerName string) bool {
 		return true
 	}
 	return false
-}
-
-// isToken reports whether s is an RFC 7230 token (1*tchar).
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !isTokenChar(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-// isTokenChar reports whether c is an RFC 7230 tchar.
-func isTokenChar(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
-	}
-	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
 }
 
 // invalidValueByte returns the index of the first byte of v that may not

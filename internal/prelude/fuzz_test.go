@@ -123,7 +123,7 @@ func fuzzRun(t *testing.T, target Target, chunks [][]byte) fuzzResult {
 		t.Fatalf("header block of %d bytes accepted", r.Consumed)
 	}
 	r.Resp = p.Response()
-	b, err := p.Prelude()
+	b, err := p.encoded()
 	if err != nil {
 		if !errors.Is(err, ErrTooLarge) {
 			t.Fatalf("Prelude: %v", err)

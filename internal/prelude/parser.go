@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/streamstrap/streamstrap/internal/httpsyntax"
 )
 
 // maxQuoted is how many bytes of an offending line a SyntaxError keeps.
@@ -147,14 +149,15 @@ func (p *Parser) Finish() error {
 	})
 }
 
-// Prelude returns the encoded prelude (JSON followed by 8 NUL bytes, at
-// most MaxPrelude bytes) once the header block is complete.
-func (p *Parser) Prelude() ([]byte, error) {
+// encoded returns the encoded prelude (JSON followed by 8 NUL bytes, at
+// most MaxPrelude bytes) once the header block is complete; the tests use
+// it to check the parser and Encode together.
+func (p *Parser) encoded() ([]byte, error) {
 	if p.err != nil {
-		return nil, fmt.Errorf("%w: Prelude after an error: %w", errMisuse, p.err)
+		return nil, fmt.Errorf("%w: encoded after an error: %w", errMisuse, p.err)
 	}
 	if !p.done {
-		return nil, fmt.Errorf("%w: Prelude before the end of the header block", errMisuse)
+		return nil, fmt.Errorf("%w: encoded before the end of the header block", errMisuse)
 	}
 	if p.prelude == nil {
 		b, err := Encode(p.Response(), p.target)
@@ -216,7 +219,7 @@ func (p *Parser) parseLine(line []byte) (end bool, err error) {
 		return false, bad("empty header name")
 	}
 	for i := 0; i < len(name); i++ {
-		if !isTokenChar(name[i]) {
+		if !httpsyntax.IsTokenChar(name[i]) {
 			return false, bad(fmt.Sprintf("invalid character %q in header name (want an RFC 7230 token)", name[i:i+1]))
 		}
 	}

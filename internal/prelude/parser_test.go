@@ -46,7 +46,7 @@ func run(t Target, chunks [][]byte) result {
 	}
 	r.body = string(body)
 	r.resp = p.Response()
-	b, err := p.Prelude()
+	b, err := p.encoded()
 	if err != nil {
 		r.err = "prelude: " + err.Error()
 		return r
@@ -327,14 +327,14 @@ func TestSyntaxErrorFields(t *testing.T) {
 	if _, _, err := p.Feed([]byte("x")); err == nil {
 		t.Error("Feed after error: no error")
 	}
-	if _, err := p.Prelude(); err == nil {
+	if _, err := p.encoded(); err == nil {
 		t.Error("Prelude after error: no error")
 	}
 }
 
 func TestParserMisuse(t *testing.T) {
 	p := NewParser(FunctionURL)
-	if _, err := p.Prelude(); err == nil {
+	if _, err := p.encoded(); err == nil {
 		t.Error("Prelude before done: no error")
 	}
 	rest, done, err := p.Feed([]byte("X: y\n\nbody"))
@@ -347,11 +347,11 @@ func TestParserMisuse(t *testing.T) {
 	if err := p.Finish(); err != nil {
 		t.Errorf("Finish after done = %v", err)
 	}
-	a, err := p.Prelude()
+	a, err := p.encoded()
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := p.Prelude()
+	b, _ := p.encoded()
 	if !bytes.Equal(a, b) {
 		t.Error("Prelude not stable")
 	}
@@ -434,7 +434,7 @@ func TestPreludeLimit(t *testing.T) {
 	if _, done, err := p.Feed([]byte(block)); err != nil || !done {
 		t.Fatalf("Feed: done=%v err=%v", done, err)
 	}
-	_, err := p.Prelude()
+	_, err := p.encoded()
 	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "16000-byte limit") {
 		t.Fatalf("Prelude error = %v, want ErrTooLarge naming the limit", err)
 	}

@@ -4,7 +4,8 @@
 // external binary, installed by install-rie.sh and named by STREAMSTRAP_RIE;
 // without it the tests skip, except under CI, where they fail.
 //
-// What the RIE can check is limited (see docs/rie-notes.md): its invoke
+// What the RIE can check is limited (see
+// https://github.com/aws/aws-lambda-runtime-interface-emulator): its invoke
 // endpoint buffers the whole response, so nothing here is about incremental
 // delivery or timing. It does check the protocol: the streaming mode header
 // and chunked upload (202), /error, /init/error, and, in managed-instances

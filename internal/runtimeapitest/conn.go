@@ -405,6 +405,9 @@ func (c *conn) readTrailers(b *body) error {
 	return nil
 }
 
+// validFieldName is the RFC 9110 token rule written out again on purpose,
+// not imported from internal/httpsyntax: the test server is an independent
+// check of what the bootstrap sends, so it shares no code with it.
 func validFieldName(name string) bool {
 	for i := 0; i < len(name); i++ {
 		ch := name[i]

@@ -4,8 +4,8 @@
 // The server is a raw TCP server with its own HTTP/1.1 parser rather than a
 // net/http server: it decodes chunked request bodies and trailers itself,
 // records each chunk with its arrival time, and records a violation for every
-// protocol mistake a runtime makes (see the conformance list in
-// docs/runtime-api.md §9). Violations are reported through testing.TB when the
+// protocol mistake a runtime makes (against the Runtime API as documented at
+// https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html). Violations are reported through testing.TB when the
 // test ends, unless the test called [Server.AllowViolations].
 //
 // Typical use:
@@ -44,7 +44,11 @@ import (
 	"time"
 )
 
-// Header and trailer names of the Runtime API.
+// Header and trailer names of the Runtime API. These, the paths and the
+// token rule (validFieldName) are written out here on purpose instead of
+// imported from internal/runtimeapi and internal/httpsyntax: the test server is
+// an independent check of the bootstrap, so a typo on one side shows up as a
+// failure instead of agreeing with itself.
 const (
 	HeaderRequestID       = "Lambda-Runtime-Aws-Request-Id"
 	HeaderDeadlineMs      = "Lambda-Runtime-Deadline-Ms"

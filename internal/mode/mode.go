@@ -1,4 +1,11 @@
-package loop
+// Package mode decides, per invocation, how the handler is talked to and how
+// the start of its stdout becomes the start of the streamed response: raw
+// (stdout is the body), http (a CGI header block becomes the HTTP-integration
+// prelude), cgi (a CGI/1.1 gateway: the request in the environment, the body
+// on stdin) or auto (http for HTTP events, raw otherwise). A Mode turns an
+// event into a Plan; the Plan's Framer reads the head of the output. It knows
+// no processes and no Runtime API calls: internal/loop drives it.
+package mode
 
 import (
 	"fmt"
@@ -13,7 +20,9 @@ const DefaultContentType = "application/octet-stream"
 // the handler receives, and how the start of its stdout becomes the start of
 // the response (as is, or behind an HTTP-integration prelude).
 type Mode interface {
-	Prepare(inv *Invocation) (Plan, error)
+	// Prepare plans the invocation of event; an error means the event
+	// cannot be served in this mode (it is reported as Runtime.InvalidEvent).
+	Prepare(event []byte) (Plan, error)
 }
 
 // Plan is what one invocation's handler gets, and how its output begins.
@@ -60,6 +69,24 @@ func (e *HeadError) Error() string { return e.Err.Error() }
 // Unwrap returns the underlying problem.
 func (e *HeadError) Unwrap() error { return e.Err }
 
+// New returns the mode called name: raw ("" too), http, cgi or auto. contentType is
+// the Content-Type of raw responses, for raw and auto; empty means
+// DefaultContentType.
+func New(name, contentType string) (Mode, error) {
+	raw := RawMode{ContentType: contentType}
+	switch name {
+	case "raw", "":
+		return raw, nil
+	case "http":
+		return HTTPMode{}, nil
+	case "cgi":
+		return CGIMode{}, nil
+	case "auto":
+		return AutoMode{Raw: raw}, nil
+	}
+	return nil, fmt.Errorf("unknown mode %q (want raw, http, cgi or auto)", name)
+}
+
 // RawMode passes the event to stdin and streams stdout as the body.
 type RawMode struct {
 	// ContentType of the responses; DefaultContentType when empty.
@@ -67,12 +94,13 @@ type RawMode struct {
 }
 
 // Prepare implements Mode.
-func (m RawMode) Prepare(inv *Invocation) (Plan, error) {
-	return Plan{Stdin: inv.Payload, Framer: RawFramer{ContentType: m.ContentType}}, nil
+func (m RawMode) Prepare(event []byte) (Plan, error) {
+	return Plan{Stdin: event, Framer: RawFramer{ContentType: m.ContentType}}, nil
 }
 
 // RawFramer starts the response with the first bytes the handler writes.
 type RawFramer struct {
+	// ContentType of the response; DefaultContentType when empty.
 	ContentType string
 }
 

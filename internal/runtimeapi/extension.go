@@ -1,4 +1,4 @@
-package loop
+package runtimeapi
 
 import (
 	"bytes"
@@ -9,14 +9,6 @@ import (
 	"net"
 	"net/http"
 	"time"
-)
-
-// Extensions API path and headers.
-const (
-	extensionPrefix = "/2020-01-01/extension"
-
-	headerExtensionName       = "Lambda-Extension-Name"
-	headerExtensionIdentifier = "Lambda-Extension-Identifier"
 )
 
 // Defaults for ExtensionOptions.
@@ -40,6 +32,11 @@ type ExtensionOptions struct {
 	UserAgent string
 	// RegisterTimeout bounds the register call; 0 means DefaultRegisterTimeout.
 	RegisterTimeout time.Duration
+	// OnEnd, when not nil, is called once, from the background goroutine,
+	// with the reason if event/next ends before Close or the context does
+	// (the API answered it or dropped its connection): Lambda may then stop
+	// waiting for the extension, and the runtime will want to say so.
+	OnEnd func(err error)
 }
 
 // Extension is a registered no-op internal extension. Lambda sends the
@@ -78,44 +75,45 @@ func RegisterShutdownExtension(ctx context.Context, addr string, opts ExtensionO
 		Protocols:          &protocols,
 	}
 	e := &Extension{http: &http.Client{Transport: tr}, done: make(chan struct{})}
-	id, err := e.register(ctx, "http://"+addr+extensionPrefix+"/register", opts)
+	id, err := e.register(ctx, addr, opts)
 	if err != nil {
 		tr.CloseIdleConnections()
 		return nil, err
 	}
 	e.id = id
 	ctx, e.cancel = context.WithCancel(ctx)
-	go e.waitNext(ctx, "http://"+addr+extensionPrefix+"/event/next", opts.UserAgent)
+	go e.waitNext(ctx, addr, opts.UserAgent, opts.OnEnd)
 	return e, nil
 }
 
 // register makes the register call and returns the extension's identifier.
-func (e *Extension) register(ctx context.Context, url string, opts ExtensionOptions) (string, error) {
+func (e *Extension) register(ctx context.Context, addr string, opts ExtensionOptions) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, opts.RegisterTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(registerBody))
+	const path = ExtensionPathRegister
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+path, bytes.NewReader(registerBody))
 	if err != nil {
-		return "", fmt.Errorf("extension register: %w", err)
+		return "", callError(http.MethodPost, path, err)
 	}
 	req.Header.Set("User-Agent", opts.UserAgent)
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(headerExtensionName, opts.Name)
+	req.Header.Set(HeaderExtensionName, opts.Name)
 	resp, err := e.http.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("extension register: %w", err)
+		return "", callError(http.MethodPost, path, err)
 	}
 	defer resp.Body.Close()
 	// The body only repeats the function's name, version and handler.
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if err != nil {
-		return "", fmt.Errorf("extension register: reading the answer: %w", err)
+		return "", callError(http.MethodPost, path, fmt.Errorf("reading the answer: %w", err))
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return "", &StatusError{Op: "extension register", StatusCode: resp.StatusCode, Body: string(bytes.TrimSpace(body))}
+		return "", &StatusError{Op: http.MethodPost + " " + path, StatusCode: resp.StatusCode, Body: string(bytes.TrimSpace(body))}
 	}
-	id := resp.Header.Get(headerExtensionIdentifier)
+	id := resp.Header.Get(HeaderExtensionIdentifier)
 	if id == "" {
-		return "", errors.New("extension register: the answer has no " + headerExtensionIdentifier + " header")
+		return "", callError(http.MethodPost, path, errors.New("the answer has no "+HeaderExtensionIdentifier+" header"))
 	}
 	return id, nil
 }
@@ -123,32 +121,36 @@ func (e *Extension) register(ctx context.Context, url string, opts ExtensionOpti
 // waitNext makes the extension's one event/next call. For an extension
 // without events it does not return until the process ends; the call is
 // what tells Lambda the extension has finished its init.
-func (e *Extension) waitNext(ctx context.Context, url, userAgent string) {
+func (e *Extension) waitNext(ctx context.Context, addr, userAgent string, onEnd func(error)) {
 	defer close(e.done)
 	defer e.http.CloseIdleConnections()
-	err := e.next(ctx, url, userAgent)
+	err := e.next(ctx, addr, userAgent)
 	if ctx.Err() == nil {
 		e.err = err
+		if onEnd != nil && err != nil {
+			onEnd(err)
+		}
 	}
 }
 
-func (e *Extension) next(ctx context.Context, url, userAgent string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+func (e *Extension) next(ctx context.Context, addr, userAgent string) error {
+	const path = ExtensionPathNext
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+path, nil)
 	if err != nil {
-		return fmt.Errorf("extension event/next: %w", err)
+		return callError(http.MethodGet, path, err)
 	}
 	req.Header.Set("User-Agent", userAgent)
-	req.Header.Set(headerExtensionIdentifier, e.id)
+	req.Header.Set(HeaderExtensionIdentifier, e.id)
 	resp, err := e.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("extension event/next: %w", err)
+		return callError(http.MethodGet, path, err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode != http.StatusOK {
-		return &StatusError{Op: "extension event/next", StatusCode: resp.StatusCode, Body: string(bytes.TrimSpace(body))}
+		return &StatusError{Op: http.MethodGet + " " + path, StatusCode: resp.StatusCode, Body: string(bytes.TrimSpace(body))}
 	}
-	return fmt.Errorf("extension event/next: unexpected event %.200q", body)
+	return callError(http.MethodGet, path, fmt.Errorf("unexpected event %.200q", body))
 }
 
 // ID is the Lambda-Extension-Identifier the API gave the extension.

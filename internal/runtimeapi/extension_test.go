@@ -1,4 +1,4 @@
-package loop
+package runtimeapi
 
 import (
 	"context"
@@ -106,10 +106,13 @@ func TestExtensionEndsWithTheContext(t *testing.T) {
 }
 
 // TestExtensionEventNextEnds: when the API ends event/next (here it goes
-// away), Done closes and Err says what happened.
+// away), Done closes, and Err and OnEnd say what happened.
 func TestExtensionEventNextEnds(t *testing.T) {
 	srv := runtimeapitest.New(t, runtimeapitest.Options{})
-	ext, err := RegisterShutdownExtension(context.Background(), srv.Addr(), ExtensionOptions{})
+	ended := make(chan error, 2)
+	ext, err := RegisterShutdownExtension(context.Background(), srv.Addr(), ExtensionOptions{
+		OnEnd: func(err error) { ended <- err },
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,8 +120,15 @@ func TestExtensionEventNextEnds(t *testing.T) {
 	waitEventNext(t, srv, 0)
 	srv.Close()
 	waitDone(t, ext)
-	if err := ext.Err(); err == nil || !strings.HasPrefix(err.Error(), "extension event/next: ") {
+	const want = "GET /2020-01-01/extension/event/next: "
+	if err := ext.Err(); err == nil || !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("Err = %v, want the event/next failure", err)
+	}
+	if len(ended) != 1 {
+		t.Fatalf("OnEnd called %d times, want once", len(ended))
+	}
+	if err := <-ended; err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("OnEnd got %v, want the event/next failure", err)
 	}
 }
 
@@ -169,7 +179,7 @@ func TestRegisterShutdownExtensionFailures(t *testing.T) {
 				return srv.Addr()
 			},
 			wantStatus: 500,
-			want:       []string{"extension register: Runtime API answered 500: ", `"errorType":"ServiceException"`},
+			want:       []string{"POST /2020-01-01/extension/register: Runtime API answered 500: ", `"errorType":"ServiceException"`},
 		},
 		{
 			name: "after the runtime's first /next",
@@ -196,13 +206,13 @@ func TestRegisterShutdownExtensionFailures(t *testing.T) {
 				t.Cleanup(srv.Close)
 				return strings.TrimPrefix(srv.URL, "http://")
 			},
-			want: []string{"extension register: ", "no Lambda-Extension-Identifier header"},
+			want: []string{"POST /2020-01-01/extension/register: ", "no Lambda-Extension-Identifier header"},
 		},
 		{
 			name:    "no answer",
 			addr:    hangingAddr,
 			opts:    ExtensionOptions{RegisterTimeout: 100 * time.Millisecond},
-			want:    []string{"extension register: "},
+			want:    []string{"POST /2020-01-01/extension/register: "},
 			wantErr: context.DeadlineExceeded,
 		},
 		{
@@ -215,7 +225,7 @@ func TestRegisterShutdownExtensionFailures(t *testing.T) {
 				ln.Close()
 				return ln.Addr().String()
 			},
-			want: []string{"extension register: ", "connection refused"},
+			want: []string{"POST /2020-01-01/extension/register: ", "connection refused"},
 		},
 	}
 	for _, tt := range tests {

@@ -1,4 +1,4 @@
-package loop
+package mode
 
 import (
 	"fmt"
@@ -6,30 +6,18 @@ import (
 	"net/http"
 
 	"github.com/streamstrap/streamstrap/internal/cgi"
+	"github.com/streamstrap/streamstrap/internal/eventshape"
 	"github.com/streamstrap/streamstrap/internal/prelude"
+	"github.com/streamstrap/streamstrap/internal/runtimeapi"
 )
-
-// PreludeContentType is the request Content-Type that tells Lambda the body
-// starts with an HTTP-integration prelude (JSON, then 8 NUL bytes).
-const PreludeContentType = "application/vnd.awslambda.http-integration-response"
-
-// targetFor picks the prelude fields the event's integration reads: REST
-// (payload 1.0) events get multiValueHeaders, everything else the Function
-// URL fields.
-func targetFor(shape cgi.Shape) prelude.Target {
-	if shape == cgi.RESTv1 {
-		return prelude.RESTAPI
-	}
-	return prelude.FunctionURL
-}
 
 // HTTPMode gives the handler the event on stdin and expects a CGI header
 // block at the start of its output, which becomes the prelude.
 type HTTPMode struct{}
 
 // Prepare implements Mode.
-func (HTTPMode) Prepare(inv *Invocation) (Plan, error) {
-	return Plan{Stdin: inv.Payload, Framer: HeaderFramer{Target: targetFor(cgi.Detect(inv.Payload))}}, nil
+func (HTTPMode) Prepare(event []byte) (Plan, error) {
+	return Plan{Stdin: event, Framer: HeaderFramer{Target: eventshape.Detect(event).Target()}}, nil
 }
 
 // CGIMode is a CGI/1.1 gateway: the handler gets the request's
@@ -38,12 +26,12 @@ func (HTTPMode) Prepare(inv *Invocation) (Plan, error) {
 type CGIMode struct{}
 
 // Prepare implements Mode. A non-HTTP event is refused.
-func (CGIMode) Prepare(inv *Invocation) (Plan, error) {
-	req, err := cgi.FromEvent(inv.Payload)
+func (CGIMode) Prepare(event []byte) (Plan, error) {
+	req, err := cgi.FromEvent(event)
 	if err != nil {
 		return Plan{}, fmt.Errorf("cgi mode needs a Function URL or API Gateway event: %w", err)
 	}
-	return Plan{Env: req.Env, Stdin: req.Body, Framer: HeaderFramer{Target: targetFor(req.Shape)}}, nil
+	return Plan{Env: req.Env, Stdin: req.Body, Framer: HeaderFramer{Target: req.Shape.Target()}}, nil
 }
 
 // AutoMode chooses per invocation: HTTPMode for an event shaped like a
@@ -55,17 +43,19 @@ type AutoMode struct {
 }
 
 // Prepare implements Mode.
-func (m AutoMode) Prepare(inv *Invocation) (Plan, error) {
-	if shape := cgi.Detect(inv.Payload); shape.IsHTTP() {
-		return Plan{Stdin: inv.Payload, Framer: HeaderFramer{Target: targetFor(shape)}}, nil
+func (m AutoMode) Prepare(event []byte) (Plan, error) {
+	if shape := eventshape.Detect(event); shape.IsHTTP() {
+		return Plan{Stdin: event, Framer: HeaderFramer{Target: shape.Target()}}, nil
 	}
-	return m.Raw.Prepare(inv)
+	return m.Raw.Prepare(event)
 }
 
 // HeaderFramer reads the CGI header block at the start of the output and
 // starts the response with the prelude it describes and the first body bytes,
 // in one chunk, so nothing can come between them.
 type HeaderFramer struct {
+	// Target selects the prelude fields; the zero value is
+	// prelude.FunctionURL.
 	Target prelude.Target
 }
 
@@ -122,7 +112,7 @@ func (f HeaderFramer) head(resp prelude.Response, stdout io.Reader, buf, rest []
 	}
 	first := make([]byte, 0, len(pre)+len(rest))
 	first = append(append(first, pre...), rest...)
-	return Head{ContentType: PreludeContentType, First: first, EOF: eof}, nil
+	return Head{ContentType: runtimeapi.ContentTypePrelude, First: first, EOF: eof}, nil
 }
 
 // bodyAllowed reports whether a response with this status may carry a body

@@ -1,4 +1,4 @@
-package loop
+package runtimeapi
 
 import (
 	"context"
@@ -21,13 +21,13 @@ func TestNextParsesTheInvocation(t *testing.T) {
 			t.Errorf("user agent %q", r.UserAgent())
 		}
 		h := w.Header()
-		h.Set(headerRequestID, "req-1")
-		h.Set(headerDeadlineMs, "1700000000123")
-		h.Set(headerFunctionARN, "arn:f")
-		h.Set(headerTraceID, "Root=1")
-		h.Set(headerClientContext, "cc")
-		h.Set(headerCognitoIdentity, "ci")
-		h.Set(headerTenantID, "t")
+		h.Set(HeaderRequestID, "req-1")
+		h.Set(HeaderDeadlineMs, "1700000000123")
+		h.Set(HeaderFunctionARN, "arn:f")
+		h.Set(HeaderTraceID, "Root=1")
+		h.Set(HeaderClientContext, "cc")
+		h.Set(HeaderCognitoIdentity, "ci")
+		h.Set(HeaderTenantID, "t")
 		_, _ = io.WriteString(w, `{"k":"v"}`)
 	}))
 	defer srv.Close()
@@ -55,8 +55,8 @@ func TestNextFailures(t *testing.T) {
 		{"403", func(w http.ResponseWriter, _ *http.Request) { http.Error(w, `{}`, 403) }, false},
 		{"no request id", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "{}") }, false},
 		{"bad deadline", func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set(headerRequestID, "r")
-			w.Header().Set(headerDeadlineMs, "soon")
+			w.Header().Set(HeaderRequestID, "r")
+			w.Header().Set(HeaderDeadlineMs, "soon")
 		}, false},
 	}
 	for _, tt := range tests {
@@ -107,7 +107,7 @@ func TestPostErrorSendsTheDocument(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := <-got
-	if s.path != "/2018-06-01/runtime/invocation/req-9/error" || s.typ != TypeExitError || s.ct != errorContentType {
+	if s.path != "/2018-06-01/runtime/invocation/req-9/error" || s.typ != TypeExitError || s.ct != ContentTypeError {
 		t.Errorf("request: %+v", s)
 	}
 	if s.doc["errorType"] != TypeExitError || s.doc["errorMessage"] != "exit status 2" {

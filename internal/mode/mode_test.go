@@ -1,4 +1,4 @@
-package loop
+package mode
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"testing/iotest"
 
 	"github.com/streamstrap/streamstrap/internal/prelude"
+	"github.com/streamstrap/streamstrap/internal/runtimeapi"
 )
 
 // chunks is a reader that returns each of its parts from one Read, the way
@@ -76,7 +77,7 @@ func TestHeaderFramer(t *testing.T) {
 		if _, done, err := p.Feed([]byte(s)); err != nil || !done {
 			panic("bad fixture")
 		}
-		b, _ := p.Prelude()
+		b, _ := prelude.Encode(p.Response(), t)
 		return string(b)
 	}
 	const nul8 = "\x00\x00\x00\x00\x00\x00\x00\x00"
@@ -126,7 +127,7 @@ func TestHeaderFramer(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.ContentType != PreludeContentType || string(got.First) != tt.wantFirst || got.EOF != tt.wantEOF {
+			if got.ContentType != runtimeapi.ContentTypePrelude || string(got.First) != tt.wantFirst || got.EOF != tt.wantEOF {
 				t.Errorf("got %q (%s, EOF %v), want %q (EOF %v)", got.First, got.ContentType, got.EOF, tt.wantFirst, tt.wantEOF)
 			}
 		})
@@ -143,13 +144,13 @@ func sample(t *testing.T, name string) []byte {
 }
 
 func TestModesPrepare(t *testing.T) {
-	furl := &Invocation{Payload: sample(t, "function-url-get.json")}
-	rest := &Invocation{Payload: sample(t, "rest-v1-post.json")}
-	other := &Invocation{Payload: sample(t, "non-http.json")}
+	furl := sample(t, "function-url-get.json")
+	rest := sample(t, "rest-v1-post.json")
+	other := sample(t, "non-http.json")
 	tests := []struct {
 		name      string
 		mode      Mode
-		inv       *Invocation
+		event     []byte
 		framer    Framer
 		stdinIsEv bool
 		env       string // a variable that must be set
@@ -168,7 +169,7 @@ func TestModesPrepare(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			plan, err := tt.mode.Prepare(tt.inv)
+			plan, err := tt.mode.Prepare(tt.event)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v", err)
 			}
@@ -178,12 +179,33 @@ func TestModesPrepare(t *testing.T) {
 			if plan.Framer != tt.framer {
 				t.Errorf("framer %#v, want %#v", plan.Framer, tt.framer)
 			}
-			if tt.stdinIsEv != bytes.Equal(plan.Stdin, tt.inv.Payload) {
+			if tt.stdinIsEv != bytes.Equal(plan.Stdin, tt.event) {
 				t.Errorf("stdin is the event: %v, want %v", !tt.stdinIsEv, tt.stdinIsEv)
 			}
 			if tt.env != "" && !strings.Contains(strings.Join(plan.Env, "\n")+"\n", tt.env+"\n") {
 				t.Errorf("env lacks %q: %q", tt.env, plan.Env)
 			}
 		})
+	}
+}
+
+func TestNew(t *testing.T) {
+	tests := []struct {
+		name string
+		want Mode
+	}{
+		{"", RawMode{ContentType: "c/t"}},
+		{"raw", RawMode{ContentType: "c/t"}},
+		{"http", HTTPMode{}},
+		{"cgi", CGIMode{}},
+		{"auto", AutoMode{Raw: RawMode{ContentType: "c/t"}}},
+	}
+	for _, tt := range tests {
+		if got, err := New(tt.name, "c/t"); err != nil || got != tt.want {
+			t.Errorf("New(%q) = %#v, %v; want %#v", tt.name, got, err, tt.want)
+		}
+	}
+	if _, err := New("Raw", ""); err == nil || !strings.Contains(err.Error(), `unknown mode "Raw"`) {
+		t.Errorf("New(Raw) error = %v", err)
 	}
 }

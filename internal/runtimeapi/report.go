@@ -1,4 +1,4 @@
-package loop
+package runtimeapi
 
 import (
 	"encoding/base64"

@@ -1,0 +1,173 @@
+// Command benchrun is the whole-process benchmark of streamstrap (issue
+// "Performance"): the real stripped bootstrap and the contenders of
+// ../../contenders, each a process running real handler processes against
+// the strict Runtime API of internal/runtimeapitest on loopback. Contenders
+// alternate within every round; the report gives medians over the rounds and
+// ratios against the aws-lambda-go contender of the same run, as a Markdown
+// file with a PNG plot beside it.
+//
+//	cd bench && go run ./cmd/benchrun -out ../BENCHMARKS.md
+//
+// With -quick it runs every measurement once, small, to check that the
+// benchmark still works (make test does this).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// config is what one run measures.
+type config struct {
+	rounds      int    // rounds of the full run
+	trivial     int    // trivial invocations per contender and round
+	firstBytes  int    // first-byte invocations per contender and round
+	streamBytes int64  // size of the large stream
+	slowRounds  int    // rounds of the "128 MB" run; 0 skips it
+	slowN       int    // trivial and first-byte invocations per round there
+	warmup      int    // invocations before each measured batch
+	only        string // if set, the one contender to run
+}
+
+// quickConfig is -quick: every measurement once, small.
+func quickConfig() config {
+	return config{rounds: 1, trivial: 5, firstBytes: 5, streamBytes: 4 << 20, slowRounds: 1, slowN: 2, warmup: 1}
+}
+
+func main() {
+	out := flag.String("out", "", "write the Markdown report here (and the plot beside it, .png); empty: stdout only")
+	quick := flag.Bool("quick", false, "one small round of everything, to check the benchmark works")
+	rounds := flag.Int("rounds", 5, "rounds of the full run")
+	trivial := flag.Int("n", 200, "trivial invocations per contender and round")
+	fb := flag.Int("first-byte", 100, "first-byte invocations per contender and round")
+	stream := flag.Int64("stream", 256<<20, "bytes of the large stream")
+	slowRounds := flag.Int("slow-rounds", 3, "rounds of the 128 MB (7.2% CPU) run; 0 skips it")
+	slowN := flag.Int("slow-n", 30, "invocations per contender and round in the 128 MB run")
+	only := flag.String("only", "", "run only the contender of this name (for debugging a contender; the report then lacks ratios)")
+	flag.Parse()
+	cfg := config{rounds: *rounds, trivial: *trivial, firstBytes: *fb, streamBytes: *stream, slowRounds: *slowRounds, slowN: *slowN, warmup: 3}
+	if *quick {
+		cfg = quickConfig()
+		cfg.slowRounds = min(cfg.slowRounds, *slowRounds)
+	}
+	cfg.only = *only
+	if err := run(context.Background(), cfg, *out, os.Args); err != nil {
+		fmt.Fprintln(os.Stderr, "benchrun:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, cfg config, out string, args []string) error {
+	dir, err := os.MkdirTemp("", "benchrun-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	bins, err := build(dir)
+	if err != nil {
+		return err
+	}
+	h, err := newHarness(bins, dir)
+	if err != nil {
+		return err
+	}
+	rep, err := h.run(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	rep.command = "cd bench && go run ./cmd/benchrun " + strings.Join(args[1:], " ")
+	rep.machine = describeMachine()
+	md := rep.markdown(filepath.Base(strings.TrimSuffix(out, filepath.Ext(out)) + ".png"))
+	fmt.Print(md)
+	if out == "" {
+		return nil
+	}
+	if err := os.WriteFile(out, []byte(md), 0o644); err != nil {
+		return err
+	}
+	png := strings.TrimSuffix(out, filepath.Ext(out)) + ".png"
+	return writePlot(png, rep)
+}
+
+// binaries are the programs a run builds.
+type binaries struct {
+	streamstrap, awslambdago, barecopy, forkexec, stamp string
+	bashcurl                                            string // the script, in the source tree
+}
+
+// build compiles the contenders the way releases are built: static,
+// trimmed paths, no symbol table or DWARF.
+func build(dir string) (binaries, error) {
+	root, err := benchRoot()
+	if err != nil {
+		return binaries{}, err
+	}
+	b := binaries{
+		streamstrap: filepath.Join(dir, "bootstrap"),
+		awslambdago: filepath.Join(dir, "awslambdago"),
+		barecopy:    filepath.Join(dir, "barecopy"),
+		forkexec:    filepath.Join(dir, "forkexec"),
+		stamp:       filepath.Join(dir, "stamp"),
+		bashcurl:    filepath.Join(root, "contenders", "bashcurl", "bootstrap"),
+	}
+	jobs := []struct{ dir, pkg, bin string }{
+		{filepath.Dir(root), "./cmd/bootstrap", b.streamstrap},
+		{root, "./contenders/awslambdago", b.awslambdago},
+		{root, "./contenders/barecopy", b.barecopy},
+		{root, "./contenders/forkexec", b.forkexec},
+		{root, "./handlers/stamp", b.stamp},
+	}
+	for _, j := range jobs {
+		cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-ldflags", "-s -w", "-o", j.bin, j.pkg)
+		cmd.Dir = j.dir
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return binaries{}, fmt.Errorf("building %s: %w\n%s", j.pkg, err, out)
+		}
+	}
+	return b, nil
+}
+
+// benchRoot finds the bench module's directory.
+func benchRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("finding the bench module: %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if filepath.Base(filepath.Dir(gomod)) != "bench" {
+		return "", errors.New("run benchrun from inside the bench module (cd bench)")
+	}
+	return filepath.Dir(gomod), nil
+}
+
+// describeMachine says what the numbers were measured on.
+func describeMachine() string {
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for line := range strings.SplitSeq(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	kernel := "unknown kernel"
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		kernel = "Linux " + strings.TrimSpace(string(b))
+	}
+	commit := "unknown commit"
+	if b, err := exec.Command("git", "describe", "--always", "--dirty").Output(); err == nil {
+		commit = strings.TrimSpace(string(b))
+	}
+	return fmt.Sprintf("%s, %d cores, %s, %s %s/%s, streamstrap %s, %s",
+		model, runtime.NumCPU(), kernel, runtime.Version(), runtime.GOOS, runtime.GOARCH, commit, time.Now().UTC().Format("2006-01-02"))
+}

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// cpu is a process's CPU time from /proc/<pid>/stat: its own (all threads,
+// live and exited) and that of its children it has waited for.
+type cpu struct{ self, children time.Duration }
+
+// clockTick is USER_HZ, 100 on every Linux port Go supports.
+const clockTick = 10 * time.Millisecond
+
+// readCPU reads pid's CPU times.
+func readCPU(pid int) (cpu, error) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return cpu{}, err
+	}
+	// Fields after the parenthesized command start at field 3 (state);
+	// utime, stime, cutime, cstime are fields 14-17.
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return cpu{}, fmt.Errorf("reading /proc/%d/stat: no command field", pid)
+	}
+	f := strings.Fields(string(stat[i+1:]))
+	if len(f) < 15 {
+		return cpu{}, fmt.Errorf("reading /proc/%d/stat: %d fields", pid, len(f))
+	}
+	var t [4]int64
+	for k := range t {
+		if t[k], err = strconv.ParseInt(f[11+k], 10, 64); err != nil {
+			return cpu{}, fmt.Errorf("reading /proc/%d/stat: field %d: %w", pid, 14+k, err)
+		}
+	}
+	return cpu{
+		self:     time.Duration(t[0]+t[1]) * clockTick,
+		children: time.Duration(t[2]+t[3]) * clockTick,
+	}, nil
+}
+
+// sub returns c - o.
+func (c cpu) sub(o cpu) cpu { return cpu{c.self - o.self, c.children - o.children} }
+
+// peakRSS reads pid's VmHWM in bytes.
+func peakRSS(pid int) (int64, error) {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.SplitSeq(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("reading /proc/%d/status: VmHWM %q: %w", pid, rest, err)
+			}
+			return kb << 10, nil
+		}
+	}
+	return 0, fmt.Errorf("reading /proc/%d/status: no VmHWM", pid)
+}
+
+// threadsCPU sums the time on CPU, in ns, of pid's live threads
+// (/proc/<pid>/task/*/schedstat): precise where the 10 ms ticks of
+// readCPU are not, but blind to threads that have exited and to children.
+func threadsCPU(pid int) (time.Duration, error) {
+	dir := fmt.Sprintf("/proc/%d/task", pid)
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, err
+	}
+	var sum time.Duration
+	for _, t := range tasks {
+		b, err := os.ReadFile(dir + "/" + t.Name() + "/schedstat")
+		if err != nil {
+			continue // the thread exited meanwhile
+		}
+		f := strings.Fields(string(b))
+		if len(f) == 0 {
+			return 0, fmt.Errorf("reading %s/%s/schedstat: empty", dir, t.Name())
+		}
+		ns, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("reading %s/%s/schedstat: %w", dir, t.Name(), err)
+		}
+		sum += time.Duration(ns)
+	}
+	return sum, nil
+}

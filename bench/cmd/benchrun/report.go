@@ -1,0 +1,183 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"slices"
+	"strings"
+	"time"
+)
+
+// figure is one number of the report; ok is false where it does not apply.
+type figure struct {
+	v  float64
+	ok bool
+}
+
+// figures are one contender's medians.
+type figures struct {
+	cpuInv, wallInv, firstMed, firstP99 figure // ms, ms, µs, µs
+	startWall, startCPU                 figure // ms
+	cpuGB, mbps                         figure
+	rssMB, binMB                        figure
+}
+
+func median(xs []float64) figure {
+	if len(xs) == 0 {
+		return figure{}
+	}
+	s := slices.Sorted(slices.Values(xs))
+	if len(s)%2 == 1 {
+		return figure{s[len(s)/2], true}
+	}
+	return figure{(s[len(s)/2-1] + s[len(s)/2]) / 2, true}
+}
+
+// quantile is the nearest-rank q-quantile of ds in unit.
+func quantile(ds []time.Duration, q float64, unit time.Duration) figure {
+	if len(ds) == 0 {
+		return figure{}
+	}
+	s := slices.Sorted(slices.Values(ds))
+	i := int(math.Ceil(q*float64(len(s)))) - 1
+	return figure{float64(s[min(max(i, 0), len(s)-1)]) / float64(unit), true}
+}
+
+// summarize turns samples into figures. handlerInv and handlerGB are the
+// handler's own CPU (ms per invocation, per GB), measured under the floors,
+// which a script contender's figures include and must shed.
+func summarize(c *contender, m *measures, handlerInv, handlerGB figure) figures {
+	f := figures{
+		cpuInv:    median(m.cpuInv),
+		wallInv:   quantile(m.wallInv, 0.5, time.Millisecond),
+		firstMed:  quantile(m.first, 0.5, time.Microsecond),
+		firstP99:  quantile(m.first, 0.99, time.Microsecond),
+		startWall: quantile(m.startWall, 0.5, time.Millisecond),
+		startCPU:  quantile(m.startCPU, 0.5, time.Millisecond),
+		cpuGB:     median(m.streamCPU),
+		mbps:      median(m.streamMBps),
+	}
+	if c.script {
+		f.cpuInv = figure{}
+		if handlerInv.ok && len(m.cpuInv) > 0 {
+			tot := make([]float64, len(m.cpuInv))
+			for i := range tot {
+				tot[i] = m.cpuInv[i] + m.childInv[i] - handlerInv.v
+			}
+			f.cpuInv = median(tot)
+		}
+		f.cpuGB = figure{}
+		if handlerGB.ok && len(m.streamCPU) > 0 {
+			tot := make([]float64, len(m.streamCPU))
+			for i := range tot {
+				tot[i] = m.streamCPU[i] + m.streamKid[i] - handlerGB.v
+			}
+			f.cpuGB = median(tot)
+		}
+	}
+	if m.peakRSS > 0 {
+		f.rssMB = figure{float64(m.peakRSS) / 1e6, true}
+	}
+	if fi, err := os.Stat(c.bin); err == nil && !c.script && c.kind == viaRuntimeAPI {
+		f.binMB = figure{float64(fi.Size()) / 1e6, true}
+	}
+	return f
+}
+
+// all summarizes every contender of one run (full or slow).
+func (r *report) all(ms map[string]*measures) map[string]figures {
+	var hInv, hGB figure
+	for _, c := range r.contenders {
+		switch c.name {
+		case execName:
+			hInv = median(ms[c.name].childInv)
+		case copyName:
+			hGB = median(ms[c.name].streamKid)
+		}
+	}
+	out := map[string]figures{}
+	for _, c := range r.contenders {
+		out[c.name] = summarize(c, ms[c.name], hInv, hGB)
+	}
+	return out
+}
+
+// cell formats v with its ratio to ref.
+func cell(v, ref figure, format string) string {
+	if !v.ok {
+		return "—"
+	}
+	s := fmt.Sprintf(format, v.v)
+	if ref.ok && ref.v > 0 {
+		s += fmt.Sprintf(" (%.2f×)", v.v/ref.v)
+	}
+	return s
+}
+
+func (r *report) markdown(png string) string {
+	full := r.all(r.full)
+	ref := full[refName]
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	w("# Benchmarks\n\n")
+	w("Whole-process benchmark of the real stripped `bootstrap` (`go build -trimpath -ldflags \"-s -w\"` of `./cmd/bootstrap`)\n")
+	w("and its contenders, each running real handler processes against the strict Runtime API of\n")
+	w("`internal/runtimeapitest` on loopback. The contenders alternate within every round; figures are\n")
+	w("medians over the rounds, and each ratio (×) is against the aws-lambda-go contender of the same run\n")
+	w("(below 1 is better, except throughput). Sources: `bench/` (its own Go module).\n\n")
+	w("Command: `%s`  \n", r.command)
+	w("Machine: %s  \n", r.machine)
+	w("Run: %d rounds; per contender and round %d trivial invocations, %d first-byte invocations, one %d MB stream.\n\n",
+		r.cfg.rounds, r.cfg.trivial, r.cfg.firstBytes, r.cfg.streamBytes/1e6)
+	w("bash+curl runs a fifth of those invocations (at least 2): each takes well over 100 ms here, most of it in starting curl twice.\n\n")
+	w("Contenders:\n\n")
+	w("- **streamstrap**: `bootstrap -- HANDLER`.\n")
+	w("- **aws-lambda-go**: `bench/contenders/awslambdago`, the bootstrap a Go user writes with github.com/aws/aws-lambda-go v1.55.1: `lambda.StartHandlerFunc`, the handler's stdout returned as an `io.Reader` (sent chunked, one chunk per read, on a kept-alive connection).\n")
+	w("- **bash+curl**: `bench/contenders/bashcurl/bootstrap`, the AWS custom-runtime tutorial's bootstrap with its `/response` streamed by `curl -T -`.\n")
+	w("- **floor: bare copy**: `bench/contenders/barecopy`, `/next` on a kept connection, os/exec, the stdout pipe copied into a chunked POST on a new connection, nothing else.\n")
+	w("- **floor: os/exec, 2 pipes** and **floor: syscall.ForkExec**: `bench/contenders/forkexec`, one spawn and wait of the handler per line on stdin, no Runtime API.\n\n")
+
+	w("## Per invocation\n\n")
+	w("| contender | bootstrap CPU / trivial invocation | wall / trivial invocation | first byte, median | first byte, p99 |\n")
+	w("|---|---|---|---|---|\n")
+	for _, c := range r.contenders {
+		f := full[c.name]
+		w("| %s | %s | %s | %s | %s |\n", c.name, cell(f.cpuInv, ref.cpuInv, "%.3f ms"), cell(f.wallInv, ref.wallInv, "%.3f ms"),
+			cell(f.firstMed, ref.firstMed, "%.0f µs"), cell(f.firstP99, ref.firstP99, "%.0f µs"))
+	}
+	w("\n## Start, stream, size\n\n")
+	w("| contender | wall to first /next | CPU to first /next | bootstrap CPU per GB | throughput | peak RSS (VmHWM), streaming | binary, stripped |\n")
+	w("|---|---|---|---|---|---|---|\n")
+	for _, c := range r.contenders {
+		f := full[c.name]
+		w("| %s | %s | %s | %s | %s | %s | %s |\n", c.name, cell(f.startWall, ref.startWall, "%.2f ms"), cell(f.startCPU, ref.startCPU, "%.0f ms"),
+			cell(f.cpuGB, ref.cpuGB, "%.0f ms"), cell(f.mbps, ref.mbps, "%.0f MB/s"), cell(f.rssMB, ref.rssMB, "%.1f MB"), cell(f.binMB, ref.binMB, "%.2f MB"))
+	}
+	w("\n## \"128 MB\": 7.2 %% of one CPU\n\n")
+	if r.slowNote == "" || strings.HasPrefix(r.slowNote, "skipped") {
+		w("%s.\n", r.slowNote)
+	} else {
+		slow := r.all(r.slow)
+		sref := slow[refName]
+		w("Each contender process, and so its handlers, in %s: the CPU a 128 MB function gets (1,769 MB is one vCPU). %d rounds, %d trivial and %d first-byte invocations per contender and round; the Runtime API server is outside the group (bash+curl: a fifth of the invocations, at least 2).\n\n",
+			r.slowNote, r.cfg.slowRounds, r.cfg.slowN, r.cfg.slowN)
+		w("| contender | bootstrap CPU / trivial invocation | wall / trivial invocation | first byte, median | first byte, p99 |\n")
+		w("|---|---|---|---|---|\n")
+		for _, c := range r.contenders {
+			f := slow[c.name]
+			w("| %s | %s | %s | %s | %s |\n", c.name, cell(f.cpuInv, sref.cpuInv, "%.3f ms"), cell(f.wallInv, sref.wallInv, "%.1f ms"),
+				cell(f.firstMed, sref.firstMed, "%.0f µs"), cell(f.firstP99, sref.firstP99, "%.0f µs"))
+		}
+	}
+	w("\n## How each figure is taken\n\n")
+	w("- **bootstrap CPU / trivial invocation**: handler `true`; user+system time of the contender process (`/proc/<pid>/stat` utime+stime, all its threads; the handler is a child and not counted) over the batch, divided by its size; the batch ends once the contender is back in `/next`. Clock ticks are 10 ms, so a batch is hundreds of invocations. For bash+curl it is bash plus its helpers (curl, grep, tr, cut: the waited-for children's time) minus the handler's own CPU as measured under the os/exec floor in the same run. For the floors, the CPU of the spawning process.\n")
+	w("- **wall / trivial invocation**: enqueue → the `/response` fully read and answered 202, per invocation (for the floors: one spawn and wait).\n")
+	w("- **first byte**: handler `stamp` writes its clock in ns just before writing; the figure is the first body chunk's arrival at the Runtime API minus that stamp, so it contains the response connection's setup where a contender dials at the first byte.\n")
+	w("- **to first /next**: from just before the process starts to the server's first `GET /next`, and the contender's CPU (own + waited-for children) at that moment; one sample per process started (3 per round).\n")
+	w("- **bootstrap CPU per GB, throughput**: one `head -c %d /dev/zero` stream with recording and hashing off in the server; CPU of the contender process (bash+curl: as above, minus `head`'s CPU measured under the bare-copy floor). GB is 10^9 bytes, MB 10^6.\n", r.cfg.streamBytes)
+	w("- **peak RSS**: VmHWM of the contender process after the stream (bash+curl: bash only, curl not included).\n")
+	w("- **binary**: size of the stripped static executable (the bash script needs bash and curl, not counted).\n\n")
+	w("![per-invocation CPU and first byte per contender](%s)\n", png)
+	return b.String()
+}

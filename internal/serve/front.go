@@ -1,0 +1,509 @@
+// Package serve is the HTTP front of `bootstrap serve`: a local Lambda that
+// answers the Invoke and InvokeWithResponseStream APIs as the AWS SDKs and
+// CLI call them, and every other request as a Function URL (auth type NONE,
+// invoke mode RESPONSE_STREAM) does, streaming each response to the client as
+// the function writes it. The invocations themselves run on an
+// internal/localapi Runtime API, served by the same loops as in Lambda
+// (Run starts both).
+//
+// What AWS does not document, and what this package chose:
+//   - A Function URL request whose function fails before any output gets a
+//     502 with the body "Internal Server Error", as users report. After
+//     output began the status is gone: the response ends without its
+//     terminating chunk, so the client sees it incomplete, and the error is
+//     logged.
+//   - InvokeWithResponseStream's InvokeComplete carries the error type as
+//     ErrorCode and the error message as ErrorDetails.
+//   - A request that finds every worker busy waits for one up to the
+//     function timeout, then gets 429 TooManyRequestsException.
+package serve
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/streamstrap/streamstrap/internal/eventstream"
+	"github.com/streamstrap/streamstrap/internal/functionurl"
+	"github.com/streamstrap/streamstrap/internal/localapi"
+)
+
+// MaxPayload is Lambda's quota for a synchronous invocation's request and
+// response payloads: 6 MB.
+const MaxPayload = 6 * 1024 * 1024
+
+// MaxHeaderBytes bounds a request's header block. Function URLs do not
+// document their limit; this is API Gateway's (10 KB) with room for the
+// request line.
+const MaxHeaderBytes = 16 << 10
+
+// Invoker runs one invocation; *localapi.Server is one.
+type Invoker interface {
+	Invoke(ctx context.Context, inv localapi.Invocation) (*localapi.Result, error)
+}
+
+// FrontConfig configures a Front.
+type FrontConfig struct {
+	// API runs the invocations.
+	API Invoker
+	// FunctionName is the one function this front serves; Invoke calls
+	// for another name are a 404. Empty means "function".
+	FunctionName string
+	// FunctionARN is the function's ARN, named in errors and handed to the
+	// runtime. Empty means one in region us-east-1, account 000000000000.
+	FunctionARN string
+	// Concurrency is how many invocations run at once (the workers). Zero
+	// means 1.
+	Concurrency int
+	// Timeout is the function timeout, and how long a request waits for a
+	// free worker. Zero means 30s.
+	Timeout time.Duration
+	// Logger receives the front's records. Nil means none.
+	Logger *zap.Logger
+}
+
+// Front is the http.Handler of `bootstrap serve`.
+type Front struct {
+	cfg   FrontConfig
+	log   *zap.Logger
+	mux   *http.ServeMux
+	slots chan struct{}
+
+	// run outlives every request: an invocation goes on when its client
+	// leaves, as on Lambda. closing makes requests still waiting for a
+	// worker give up.
+	run      context.Context
+	closing  chan struct{}
+	stopOnce sync.Once
+	bg       sync.WaitGroup // Event invocations
+}
+
+// NewFront returns a Front for cfg. Invocations run with ctx, which should
+// outlive every request (cancelling it detaches the clients still waiting
+// for a result).
+func NewFront(ctx context.Context, cfg FrontConfig) *Front {
+	if cfg.FunctionName == "" {
+		cfg.FunctionName = "function"
+	}
+	if cfg.FunctionARN == "" {
+		cfg.FunctionARN = "arn:aws:lambda:us-east-1:000000000000:function:" + cfg.FunctionName
+	}
+	cfg.Concurrency = max(cfg.Concurrency, 1)
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 30 * time.Second
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = zap.NewNop()
+	}
+	f := &Front{cfg: cfg, log: log, mux: http.NewServeMux(), slots: make(chan struct{}, cfg.Concurrency),
+		run: ctx, closing: make(chan struct{})}
+	f.mux.HandleFunc("POST /2015-03-31/functions/{name}/invocations", f.invoke)
+	f.mux.HandleFunc("POST /2021-11-15/functions/{name}/response-streaming-invocations", f.invokeStream)
+	f.mux.HandleFunc("/", f.functionURL)
+	return f
+}
+
+// ServeHTTP routes the Lambda API paths and serves every other request as a
+// Function URL.
+func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) { f.mux.ServeHTTP(w, r) }
+
+// StopWaiting makes requests that wait for a worker give up with 503, and
+// every later one too: the server is shutting down.
+func (f *Front) StopWaiting() { f.stopOnce.Do(func() { close(f.closing) }) }
+
+// Wait waits for the background (Event) invocations to end.
+func (f *Front) Wait() { f.bg.Wait() }
+
+// errBusy and errClosing are acquire's failures.
+var (
+	errBusy    = errors.New("every worker is busy")
+	errClosing = errors.New("the server is shutting down")
+)
+
+// acquire waits for a free worker, up to the timeout, and returns its
+// release.
+func (f *Front) acquire(ctx context.Context) (func(), error) {
+	select {
+	case <-f.closing:
+		return nil, errClosing
+	default:
+	}
+	select {
+	case f.slots <- struct{}{}:
+		return func() { <-f.slots }, nil
+	default:
+	}
+	t := time.NewTimer(f.cfg.Timeout)
+	defer t.Stop()
+	select {
+	case f.slots <- struct{}{}:
+		return func() { <-f.slots }, nil
+	case <-t.C:
+		return nil, errBusy
+	case <-f.closing:
+		return nil, errClosing
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// apiError answers a Lambda API error as the REST-JSON protocol has it: the
+// type in X-Amzn-ErrorType, a body {"Type":"User","message":…}.
+func apiError(w http.ResponseWriter, status int, typ, message string, extra map[string]string) {
+	body := map[string]string{"Type": "User", "message": message}
+	if status >= 500 {
+		body["Type"] = "Service"
+	}
+	for k, v := range extra {
+		body[k] = v
+	}
+	b, _ := json.Marshal(body)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Amzn-ErrorType", typ)
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// acquireError answers acquire's failure.
+func acquireError(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, errBusy):
+		apiError(w, http.StatusTooManyRequests, "TooManyRequestsException", "Rate Exceeded.",
+			map[string]string{"Reason": "ReservedFunctionConcurrentInvocationLimitExceeded"})
+	case errors.Is(err, errClosing):
+		apiError(w, http.StatusServiceUnavailable, "ServiceException", "the server is shutting down", nil)
+	}
+	// A client that went away gets nothing.
+}
+
+// apiRequest is what the Invoke and InvokeWithResponseStream calls share.
+type apiRequest struct {
+	payload   []byte
+	invType   string
+	tail      bool
+	clientCtx string
+}
+
+// readAPIRequest checks the function name, the qualifier, the headers and
+// the payload, answering the error itself when there is one.
+func (f *Front) readAPIRequest(w http.ResponseWriter, r *http.Request, invTypes ...string) (*apiRequest, bool) {
+	name := r.PathValue("name")
+	if name != f.cfg.FunctionName && name != f.cfg.FunctionARN {
+		apiError(w, http.StatusNotFound, "ResourceNotFoundException", "Function not found: "+f.arnOf(name), nil)
+		return nil, false
+	}
+	if q := r.URL.Query().Get("Qualifier"); q != "" && q != "$LATEST" {
+		apiError(w, http.StatusNotFound, "ResourceNotFoundException", "Function not found: "+f.cfg.FunctionARN+":"+q, nil)
+		return nil, false
+	}
+	req := &apiRequest{invType: r.Header.Get("X-Amz-Invocation-Type")}
+	if req.invType == "" {
+		req.invType = "RequestResponse"
+	}
+	valid := false
+	for _, t := range invTypes {
+		valid = valid || req.invType == t
+	}
+	if !valid {
+		apiError(w, http.StatusBadRequest, "InvalidParameterValueException",
+			fmt.Sprintf("1 validation error detected: Value '%s' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [%s]",
+				req.invType, strings.Join(invTypes, ", ")), nil)
+		return nil, false
+	}
+	switch lt := r.Header.Get("X-Amz-Log-Type"); lt {
+	case "", "None":
+	case "Tail":
+		req.tail = true
+	default:
+		apiError(w, http.StatusBadRequest, "InvalidParameterValueException",
+			fmt.Sprintf("1 validation error detected: Value '%s' at 'logType' failed to satisfy constraint: Member must satisfy enum value set: [None, Tail]", lt), nil)
+		return nil, false
+	}
+	if cc := r.Header.Get("X-Amz-Client-Context"); cc != "" {
+		doc, err := base64.StdEncoding.DecodeString(cc)
+		if err != nil || !json.Valid(doc) {
+			apiError(w, http.StatusBadRequest, "InvalidParameterValueException", "Client context must be a valid Base64-encoded JSON object.", nil)
+			return nil, false
+		}
+		req.clientCtx = string(doc)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxPayload))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			apiError(w, http.StatusRequestEntityTooLarge, "RequestTooLargeException",
+				fmt.Sprintf("Request must be smaller than %d bytes for the InvokeFunction operation", MaxPayload), nil)
+		}
+		return nil, false
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		body = []byte("{}") // Lambda hands a function {} for an empty payload
+	} else if !json.Valid(body) {
+		apiError(w, http.StatusBadRequest, "InvalidRequestContentException", "Could not parse request body into json: the payload is not valid JSON", nil)
+		return nil, false
+	}
+	req.payload = body
+	return req, true
+}
+
+func (f *Front) arnOf(name string) string {
+	if strings.HasPrefix(name, "arn:") {
+		return name
+	}
+	i := strings.LastIndexByte(f.cfg.FunctionARN, ':')
+	return f.cfg.FunctionARN[:i+1] + name
+}
+
+// invocation is the localapi.Invocation for req, with a fresh request id.
+func (f *Front) invocation(req *apiRequest) localapi.Invocation {
+	return localapi.Invocation{Payload: req.payload, Timeout: f.cfg.Timeout, RequestID: newID(),
+		FunctionARN: f.cfg.FunctionARN, ClientContext: req.clientCtx}
+}
+
+// errorDocument is the function error's JSON document as Lambda returns
+// it: the runtime's own, else one made from the error type.
+func errorDocument(res *localapi.Result) []byte {
+	if len(res.Error) > 0 && json.Valid(res.Error) {
+		return res.Error
+	}
+	typ, msg := res.ErrorType, "the function failed"
+	if typ == "" {
+		typ = "Runtime.Unknown"
+	}
+	if res.Truncated {
+		msg = "the response stream broke before its end"
+	}
+	b, _ := json.Marshal(map[string]string{"errorType": typ, "errorMessage": msg})
+	return b
+}
+
+// errorMessage is the errorMessage of the function error's document.
+func errorMessage(res *localapi.Result) string {
+	var doc struct {
+		ErrorMessage string `json:"errorMessage"`
+	}
+	_ = json.Unmarshal(errorDocument(res), &doc)
+	return doc.ErrorMessage
+}
+
+func errorType(res *localapi.Result) string {
+	if res.ErrorType != "" {
+		return res.ErrorType
+	}
+	return "Runtime.Unknown"
+}
+
+// limitBuffer keeps at most limit bytes and notes that more came.
+type limitBuffer struct {
+	buf   bytes.Buffer
+	limit int
+	over  bool
+}
+
+func (b *limitBuffer) Write(p []byte) (int, error) {
+	if room := b.limit - b.buf.Len(); len(p) > room {
+		b.over = true
+		p = p[:max(room, 0)]
+	}
+	b.buf.Write(p)
+	return len(p), nil
+}
+
+// invoke is the Invoke API: the whole response once the function ended.
+func (f *Front) invoke(w http.ResponseWriter, r *http.Request) {
+	req, ok := f.readAPIRequest(w, r, "RequestResponse", "Event", "DryRun")
+	if !ok {
+		return
+	}
+	switch req.invType {
+	case "DryRun":
+		w.WriteHeader(http.StatusNoContent)
+		return
+	case "Event":
+		inv := f.invocation(req)
+		w.Header().Set("X-Amzn-RequestId", inv.RequestID)
+		w.WriteHeader(http.StatusAccepted)
+		f.bg.Go(func() {
+			// An Event invocation queues for as long as it takes, as
+			// Lambda's async queue does, until the server stops.
+			release, err := f.acquireAsync()
+			if err != nil {
+				f.log.Warn("event invocation dropped", zap.String("requestId", inv.RequestID), zap.Error(err))
+				return
+			}
+			defer release()
+			if _, err := f.cfg.API.Invoke(f.run, inv); err != nil {
+				f.log.Warn("event invocation ended early", zap.String("requestId", inv.RequestID), zap.Error(err))
+			}
+		})
+		return
+	}
+	release, err := f.acquire(r.Context())
+	if err != nil {
+		acquireError(w, err)
+		return
+	}
+	defer release()
+	inv := f.invocation(req)
+	body := &limitBuffer{limit: MaxPayload}
+	inv.Body = body
+	res, err := f.cfg.API.Invoke(f.run, inv)
+	if err != nil {
+		apiError(w, http.StatusServiceUnavailable, "ServiceException", err.Error(), nil)
+		return
+	}
+	h := w.Header()
+	h.Set("X-Amzn-RequestId", res.RequestID)
+	h.Set("X-Amz-Executed-Version", "$LATEST")
+	h.Set("Content-Type", "application/json")
+	if req.tail {
+		h.Set("X-Amz-Log-Result", base64.StdEncoding.EncodeToString(res.Log))
+	}
+	out := body.buf.Bytes()
+	switch {
+	case res.Failed():
+		h.Set("X-Amz-Function-Error", "Unhandled")
+		out = errorDocument(res)
+	case body.over:
+		h.Set("X-Amz-Function-Error", "Unhandled")
+		out, _ = json.Marshal(map[string]string{
+			"errorType":    "Function.ResponseSizeTooLarge",
+			"errorMessage": fmt.Sprintf("Response payload size exceeded maximum allowed payload size (%d bytes).", MaxPayload),
+		})
+	}
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(out)
+}
+
+// acquireAsync waits for a worker until the server stops.
+func (f *Front) acquireAsync() (func(), error) {
+	select {
+	case f.slots <- struct{}{}:
+		return func() { <-f.slots }, nil
+	case <-f.closing:
+		return nil, errClosing
+	}
+}
+
+// streamWriter turns each piece of body into a PayloadChunk event, flushed.
+type streamWriter struct {
+	enc *eventstream.Encoder
+	rc  *http.ResponseController
+}
+
+func (s *streamWriter) Write(p []byte) (int, error) {
+	if err := s.enc.PayloadChunk(p); err != nil {
+		return 0, err
+	}
+	return len(p), s.rc.Flush()
+}
+
+// invokeStream is InvokeWithResponseStream: an event stream of PayloadChunk
+// events as the body arrives, then InvokeComplete.
+func (f *Front) invokeStream(w http.ResponseWriter, r *http.Request) {
+	req, ok := f.readAPIRequest(w, r, "RequestResponse", "DryRun")
+	if !ok {
+		return
+	}
+	if req.invType == "DryRun" {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	release, err := f.acquire(r.Context())
+	if err != nil {
+		acquireError(w, err)
+		return
+	}
+	defer release()
+	inv := f.invocation(req)
+	h := w.Header()
+	h.Set("X-Amzn-RequestId", inv.RequestID)
+	h.Set("X-Amz-Executed-Version", "$LATEST")
+	h.Set("Content-Type", eventstream.ContentType)
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	_ = rc.Flush()
+	sw := &streamWriter{enc: eventstream.NewEncoder(w), rc: rc}
+	inv.Body = sw
+	res, err := f.cfg.API.Invoke(f.run, inv)
+	var done eventstream.InvokeComplete
+	switch {
+	case err != nil:
+		done.ErrorCode, done.ErrorDetails = "ServiceException", err.Error()
+	case res.Failed():
+		done.ErrorCode, done.ErrorDetails = errorType(res), errorMessage(res)
+	}
+	if req.tail && res != nil {
+		done.LogResult = base64.StdEncoding.EncodeToString(res.Log)
+	}
+	_ = sw.enc.InvokeComplete(done)
+	_ = rc.Flush()
+}
+
+// functionURL serves r as a Function URL does.
+func (f *Front) functionURL(w http.ResponseWriter, r *http.Request) {
+	id := newID()
+	log := f.log.With(zap.String("requestId", id))
+	event, err := functionurl.Event(r, functionurl.Options{RequestID: id, Time: time.Now()})
+	if err != nil {
+		var tooLarge *functionurl.TooLargeError
+		if errors.As(err, &tooLarge) {
+			http.Error(w, "Request Entity Too Large", http.StatusRequestEntityTooLarge)
+		}
+		log.Info("function URL request not read", zap.Error(err))
+		return
+	}
+	release, err := f.acquire(r.Context())
+	if err != nil {
+		acquireError(w, err)
+		return
+	}
+	defer release()
+	w.Header().Set("X-Amzn-RequestId", id)
+	var fw *functionurl.Writer
+	inv := localapi.Invocation{Payload: event, Timeout: f.cfg.Timeout, RequestID: id, FunctionARN: f.cfg.FunctionARN,
+		Open: func(contentType string) io.Writer {
+			fw = functionurl.NewWriter(w, contentType)
+			return fw
+		}}
+	res, err := f.cfg.API.Invoke(f.run, inv)
+	switch {
+	case err != nil:
+		log.Warn("function URL invocation ended early", zap.Error(err))
+		if fw == nil || fw.Fail() {
+			if fw == nil {
+				http.Error(w, "Internal Server Error", http.StatusBadGateway)
+			}
+			return
+		}
+		panic(http.ErrAbortHandler)
+	case fw == nil: // an /error before any output
+		log.Warn("function failed before its response began; answered 502", zap.String("errorType", errorType(res)), zap.String("error", errorMessage(res)))
+		http.Error(w, "Internal Server Error", http.StatusBadGateway)
+	case res.Failed():
+		if fw.Fail() {
+			log.Warn("function failed before its response began; answered 502", zap.String("errorType", errorType(res)), zap.String("error", errorMessage(res)))
+			return
+		}
+		log.Warn("function failed after its response began; the response ends without its terminating chunk",
+			zap.String("errorType", errorType(res)), zap.String("error", errorMessage(res)))
+		// The status is sent: ending the response abnormally is the only
+		// way left to tell the client.
+		panic(http.ErrAbortHandler)
+	default:
+		if err := fw.Close(); err != nil {
+			log.Warn("function URL response refused", zap.Error(err))
+		}
+	}
+}
