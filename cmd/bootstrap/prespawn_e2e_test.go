@@ -111,7 +111,10 @@ func TestPrespawnStartsTheHandlerBeforeItsEvent(t *testing.T) {
 		if !bootstraptest.WaitFor(10*time.Second, func() bool { spare = p.Marked(); return len(spare) == 1 }) {
 			t.Fatalf("invocation %d: want exactly one spare waiting, have %v", i, spare)
 		}
-		time.Sleep(20 * time.Millisecond) // let it get to its read
+		// Its start-up line is logged (it runs after the timestamp it prints).
+		if !p.WaitStderr(fmt.Sprintf("start-up %d", spare[0]), 10*time.Second) {
+			t.Fatalf("invocation %d: spare %d logged nothing", i, spare[0])
+		}
 		enqueued := time.Now()
 		b := parsePrespawn(t, call(t, srv, fmt.Sprintf("e%d", i)))
 		// ...and it is the one that serves it, its start-up done before.

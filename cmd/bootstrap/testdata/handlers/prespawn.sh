@@ -5,12 +5,12 @@
 # "ready" to stdout (which belongs to the event's response) and, when
 # $CRASH_ONCE names a directory it can create, crashes instead (only the
 # first process to get there).
+started=$(date +%s%N)
 echo "start-up $$" >&2
 if [ -n "${CRASH_ONCE:-}" ] && mkdir "$CRASH_ONCE" 2>/dev/null; then
 	echo "crashed at start-up" >&2
 	exit 3
 fi
-started=$(date +%s%N)
 echo ready
 fd=${STREAMSTRAP_CONTEXT_FD:-3}
 IFS= read -r ctx <&$fd && eval "$ctx"
