@@ -111,7 +111,8 @@ var (
 // once.
 type Process struct {
 	pid       int
-	marker    string // MarkerVar=value, as in the handler's environment
+	pidfd     *os.File // a pidfd of the handler (Linux), closed by the waiter; nil if none
+	marker    string   // MarkerVar=value, as in the handler's environment
 	started   time.Time
 	killGrace time.Duration
 	drain     time.Duration
@@ -209,7 +210,7 @@ func Spawn(cmd Command, opts Options) (*Process, error) {
 		pipes = 4
 	}
 	for i := range pipes {
-		if err := syscall.Pipe2(fds[n:n+2], syscall.O_CLOEXEC); err != nil {
+		if err := pipeCloexec(fds[n : n+2]); err != nil {
 			closeAll()
 			return nil, fmt.Errorf("start handler %s: %s pipe: %w", cmd.Path, pipeNames[i], os.NewSyscallError("pipe2", err))
 		}
@@ -224,11 +225,12 @@ func Spawn(cmd Command, opts Options) (*Process, error) {
 	env := make([]string, 0, len(opts.Env)+1)
 	env = append(dedupEnv(env, opts.Env), marker)
 	started := time.Now()
+	pidfd := -1
 	pid, err := syscall.ForkExec(cmd.Path, args, &syscall.ProcAttr{
 		Dir:   cmd.Dir,
 		Env:   env,
 		Files: child[:pipes],
-		Sys:   sysProcAttr(),
+		Sys:   sysProcAttr(&pidfd),
 	})
 	if err != nil {
 		closeAll()
@@ -255,6 +257,13 @@ func Spawn(cmd Command, opts Options) (*Process, error) {
 	// by os.NewFile, so reads and writes park goroutines, not threads.
 	for _, fd := range parent[:pipes] {
 		_ = syscall.SetNonblock(fd, true)
+	}
+	if pidfd >= 0 {
+		// Waiting for the exit then parks a goroutine on the poller
+		// instead of holding a thread in waitid, which would make the
+		// runtime hand its P off and wake sysmon on every invocation.
+		_ = syscall.SetNonblock(pidfd, true)
+		p.pidfd = os.NewFile(uintptr(pidfd), "pidfd")
 	}
 	p.stdin = os.NewFile(uintptr(parent[0]), "|0")
 	p.stdout.f = os.NewFile(uintptr(parent[1]), "|1")
@@ -430,7 +439,11 @@ func (p *Process) wait() {
 	// group is killed. Elsewhere the leader is reaped first.
 	reaped := false
 	var ru syscall.Rusage
-	if err := waitExitedNoReap(p.pid); err != nil {
+	err := waitExitedNoReap(p.pid, p.pidfd)
+	if p.pidfd != nil {
+		_ = p.pidfd.Close()
+	}
+	if err != nil {
 		reaped = p.reap(&ru)
 	}
 	p.exitedAt = time.Now()

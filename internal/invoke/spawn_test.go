@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"os/exec"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -221,5 +222,18 @@ func TestSpawnNoFDLeaks(t *testing.T) {
 	}
 	if after := countFDs(t); after != before {
 		t.Fatalf("descriptors: %d before, %d after 20 spawned runs", before, after)
+	}
+}
+
+func TestExitWaitUsesAPidfd(t *testing.T) {
+	// On Linux the waiter parks on the poller rather than a thread.
+	p := spawn(t, script(t, "exit 5"), Options{})
+	hasPidfd := p.pidfd != nil
+	r := p.Wait()
+	if r.ExitCode != 5 {
+		t.Fatalf("result %+v", r)
+	}
+	if runtime.GOOS == "linux" && !hasPidfd {
+		t.Log("no pidfd (kernel before 5.3?): the blocking waitid fallback ran")
 	}
 }
