@@ -608,7 +608,9 @@ func (p *Process) finish() {
 
 	p.mu.Lock()
 	from := p.fed
-	if from.IsZero() {
+	if from.IsZero() || p.exitedAt.Before(from) {
+		// Never fed, or exited before its input (a crash at start-up,
+		// or a handler that reads nothing): its whole life counts.
 		from = p.started
 	}
 	r := Result{

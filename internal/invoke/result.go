@@ -21,7 +21,7 @@ type Result struct {
 	Stopped    error          // the reason given to Stop, nil if Stop was not called
 	Started    time.Time      // when the handler was started
 	Fed        time.Time      // when Feed gave it its input; zero if it never got any
-	Duration   time.Duration  // Fed (Started if never fed) to exit
+	Duration   time.Duration  // Fed to exit; Started to exit if it was never fed or exited first
 	PeakRSS    int64          // peak resident set in bytes (wait4's ru_maxrss), 0 if unknown
 	StderrTail []string       // the last StderrTail lines of stderr, oldest first
 	Escaped    int            // processes outside the group that still held the output, killed by Marker
