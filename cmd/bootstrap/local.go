@@ -4,12 +4,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -17,7 +16,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/streamstrap/streamstrap/internal/localapi"
-	"github.com/streamstrap/streamstrap/internal/logging"
 	"github.com/streamstrap/streamstrap/internal/loop"
 	"github.com/streamstrap/streamstrap/internal/runtimeapi"
 )
@@ -28,8 +26,7 @@ func newLocalCommand() *cobra.Command {
 	var (
 		opts      options
 		eventPath string
-		timeout   time.Duration
-		timings   bool
+		l         localapi.Local
 	)
 	cmd := &cobra.Command{
 		Use:   "local [flags] [--] handler [args...]",
@@ -45,19 +42,19 @@ exit status is 1 when the invocation failed.`,
 			if printVersion(cmd) { // `local --version` too
 				return nil
 			}
-			event, err := readEvent(eventPath)
-			if err != nil {
+			var err error
+			if l.Event, err = readEvent(eventPath); err != nil {
 				return &exitError{code: 2, err: err}
 			}
-			return runLocal(cmd.Context(), opts, args, event, timeout, timings)
+			return runLocal(cmd.Context(), opts, l, args)
 		},
 	}
 	cmd.Flags().SetInterspersed(false)
 	addRuntimeFlags(cmd.Flags(), &opts)
 	addVersionFlag(cmd)
 	cmd.Flags().StringVar(&eventPath, "event", "", `event JSON file ("-" for stdin; default {})`)
-	cmd.Flags().DurationVar(&timeout, "timeout", 30*time.Second, "function timeout: the invocation's deadline")
-	cmd.Flags().BoolVar(&timings, "timings", false, "print each arriving piece of body with its time to stderr")
+	cmd.Flags().DurationVar(&l.Timeout, "timeout", 30*time.Second, "function timeout: the invocation's deadline")
+	cmd.Flags().BoolVar(&l.Timings, "timings", false, "print each arriving piece of body with its time to stderr")
 	return cmd
 }
 
@@ -75,61 +72,24 @@ func readEvent(path string) ([]byte, error) {
 	return b, nil
 }
 
-func runLocal(ctx context.Context, opts options, args []string, event []byte, timeout time.Duration, timings bool) error {
-	sink, log, err := newLogger(logging.ParseFormat(os.Getenv("AWS_LAMBDA_LOG_FORMAT")), opts.logLevel)
+// runLocal runs l with the handler and its loop configured by opts.
+func runLocal(ctx context.Context, opts options, l localapi.Local, args []string) error {
+	cfg, _, err := devConfig(opts, args)
 	if err != nil {
-		return &exitError{code: 2, err: err}
+		return err
 	}
-	cmd, fe := findHandler(args, opts)
-	if fe != nil {
-		return &exitError{code: 1, err: fmt.Errorf("%s: %s", fe.Type, fe.Message)}
-	}
-	srv, err := localapi.Start()
-	if err != nil {
-		return &exitError{code: 1, err: err}
-	}
-	defer srv.Close()
-	client := runtimeapi.NewClient(srv.Addr(), userAgent(), 1)
-	client.SetPeerTimeout(opts.peerTimeout)
-	defer client.CloseIdle()
-	cfg, err := loopConfig(opts, client, cmd, sink, log)
-	if err != nil {
-		return &exitError{code: 2, err: err}
-	}
-
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	inv := localapi.Invocation{Payload: event, Timeout: timeout, Body: os.Stdout,
-		OnPrelude: func(p json.RawMessage) {
-			fmt.Fprintf(os.Stderr, "streamstrap local: HTTP response prelude %s\n", p)
-		},
+	l.UserAgent, l.PeerTimeout, l.Stdout, l.Stderr = userAgent(), opts.peerTimeout, os.Stdout, os.Stderr
+	l.Runtime = func(ctx context.Context, client *runtimeapi.Client) error {
+		cfg.API = client
+		return loop.RunN(ctx, cfg, 1)
 	}
-	if timings {
-		inv.OnChunk = func(n int, at time.Duration) {
-			fmt.Fprintf(os.Stderr, "streamstrap local: +%-10s %d bytes\n", at.Round(time.Microsecond), n)
-		}
-	}
-	res, lerr, err := srv.InvokeWith(ctx, inv, func(ctx context.Context) error { return loop.RunN(ctx, cfg, 1) })
-	if lerr != nil {
-		log.Warn("runtime loop ended with an error", zap.Error(lerr))
-	}
-	if err != nil {
+	l.RuntimeError = func(err error) { cfg.Logger.Warn("runtime loop ended with an error", zap.Error(err)) }
+	if err := l.Run(ctx); errors.Is(err, localapi.ErrFailed) {
+		return &exitError{code: 1}
+	} else if err != nil {
 		return &exitError{code: 1, err: err}
 	}
-	fmt.Fprintf(os.Stderr, "\nstreamstrap local: request %s: %s, %s in %s, first byte after %s, done after %s\n",
-		res.RequestID, res.Outcome, count(res.Bytes, "byte"), count(int64(res.Chunks), "chunk"),
-		res.FirstByte.Round(time.Microsecond), res.Duration.Round(time.Microsecond))
-	if res.Failed() {
-		fmt.Fprintf(os.Stderr, "streamstrap local: failed: %s %s\n", res.ErrorType, res.Error)
-		return &exitError{code: 1}
-	}
 	return nil
-}
-
-// count spells n with its noun, "1 chunk" or "2 chunks".
-func count(n int64, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return strconv.FormatInt(n, 10) + " " + noun + "s"
 }

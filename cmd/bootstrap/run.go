@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -19,8 +20,9 @@ import (
 	"github.com/streamstrap/streamstrap/internal/runtimeapi"
 )
 
-// runRuntime is the bootstrap proper: resolve the handler, then run the
-// Runtime API loop(s) until a signal or a fatal Runtime API error.
+// runRuntime is the bootstrap proper: the flags and the environment
+// become a loop.Runtime, which runs until a signal or a fatal Runtime API
+// error (logged by it).
 func runRuntime(ctx context.Context, opts options, args []string) error {
 	concurrency, err := loopCount(opts.concurrency)
 	if err != nil {
@@ -41,72 +43,19 @@ func runRuntime(ctx context.Context, opts options, args []string) error {
 	// response received on idle HTTP channel"): keep them in the format.
 	defer zap.RedirectStdLog(log)()
 
-	addr := os.Getenv("AWS_LAMBDA_RUNTIME_API")
-	if addr == "" {
-		err := errors.New("AWS_LAMBDA_RUNTIME_API is not set: bootstrap must run inside Lambda, the Runtime Interface Emulator, or `bootstrap local`")
-		log.Error("cannot start", zap.Error(err))
-		return &exitError{code: 1}
-	}
-	client := runtimeapi.NewClient(addr, userAgent(), concurrency)
-	client.SetPeerTimeout(opts.peerTimeout)
-	defer client.CloseIdle()
-
 	cmd, fe := findHandler(args, opts)
-	if fe != nil {
-		log.Error("cannot start the handler", zap.String("errorType", fe.Type), zap.String("error", fe.Message))
-		if err := client.PostInitError(ctx, *fe); err != nil {
-			log.Error("reporting the init error failed", zap.Error(err))
-		}
-		return &exitError{code: 1}
-	}
-	cfg, err := loopConfig(opts, client, cmd, sink, log)
+	cfg, err := loopConfig(opts, cmd, sink, log)
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
-
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	// Say so as the signal arrives: Lambda SIGKILLs the runtime soon after
-	// SIGTERM, and this line is how the function's log shows it came.
-	defer context.AfterFunc(ctx, func() {
-		log.Info("shutting down", zap.String("reason", context.Cause(ctx).Error()))
-	})()
-	if opts.gracefulShutdown {
-		// Not cancelled by the signal: the extension stays registered
-		// through the shutdown it exists for, as aws-lambda-go's does.
-		ext := registerShutdownExtension(context.WithoutCancel(ctx), log, addr)
-		if ext != nil {
-			defer ext.Close()
-		}
-	}
-	log.Debug("runtime started", zap.String("handler", cmd.Path), zap.Strings("args", cmd.Args), zap.Int("loops", concurrency),
-		zap.Duration("deadlineMargin", cfg.DeadlineMargin))
-	if err := loop.RunN(ctx, cfg, concurrency); err != nil {
-		log.Error("exiting: the Runtime API failed", zap.Error(err))
+	rt := loop.Runtime{Addr: os.Getenv("AWS_LAMBDA_RUNTIME_API"), UserAgent: userAgent(), Loops: concurrency,
+		PeerTimeout: opts.peerTimeout, GracefulShutdown: opts.gracefulShutdown, HandlerErr: fe, Config: cfg}
+	if err := rt.Run(ctx); err != nil {
 		return &exitError{code: 1}
 	}
-	log.Debug("shut down")
 	return nil
-}
-
-// registerShutdownExtension registers the no-op extension that makes Lambda
-// send SIGTERM at shutdown, before the loops' first /next, after which the
-// Extensions API refuses registrations. A failure is not fatal: the function
-// works as well without it, and is only SIGKILLed at shutdown, as it is
-// without --graceful-shutdown; so it is logged and nil is returned.
-func registerShutdownExtension(ctx context.Context, log *zap.Logger, addr string) *runtimeapi.Extension {
-	ext, err := runtimeapi.RegisterShutdownExtension(ctx, addr, runtimeapi.ExtensionOptions{
-		UserAgent: userAgent(),
-		// event/next never ends while the extension is registered; if it
-		// does, Lambda may stop waiting for the extension, so say so.
-		OnEnd: func(err error) { log.Warn("the shutdown extension's event/next ended", zap.Error(err)) },
-	})
-	if err != nil {
-		log.Warn("graceful shutdown is off: registering the shutdown extension failed; Lambda will SIGKILL the runtime at shutdown", zap.Error(err))
-		return nil
-	}
-	log.Debug("shutdown extension registered", zap.String("extensionId", ext.ID()))
-	return ext
 }
 
 // userAgent names the bootstrap to the Runtime and Extensions APIs.
@@ -114,7 +63,7 @@ func userAgent() string { return "streamstrap/" + version }
 
 // loopConfig is the one place the flags become a loop.Config, for both the
 // runtime and `bootstrap local`.
-func loopConfig(opts options, api loop.API, cmd invoke.Command, sink *logging.Sink, log *zap.Logger) (loop.Config, error) {
+func loopConfig(opts options, cmd invoke.Command, sink *logging.Sink, log *zap.Logger) (loop.Config, error) {
 	if opts.prespawn && opts.mode == "cgi" {
 		return loop.Config{}, errors.New("--prespawn cannot be used with --mode cgi: CGI passes each request in the handler's environment, " +
 			"which is fixed before the request exists; use --mode http or auto, which give the event on stdin")
@@ -127,7 +76,6 @@ func loopConfig(opts options, api loop.API, cmd invoke.Command, sink *logging.Si
 		return loop.Config{}, fmt.Errorf("--max-response-bytes must be 0 (no cap) or positive, got %d", opts.maxResponseBytes)
 	}
 	return loop.Config{
-		API:            api,
 		Command:        cmd,
 		Mode:           m,
 		DeadlineMargin: opts.deadlineMargin,
@@ -167,16 +115,9 @@ func loopCount(flag int) (int, error) {
 	return n, nil
 }
 
+// newLogger is the logger at --log-level, else $AWS_LAMBDA_LOG_LEVEL.
 func newLogger(format logging.Format, level string) (*logging.Sink, *zap.Logger, error) {
-	if level == "" {
-		level = os.Getenv("AWS_LAMBDA_LOG_LEVEL")
-	}
-	lvl, err := logging.ParseLevel(level)
-	if err != nil {
-		return nil, nil, err
-	}
-	sink := logging.NewSink(os.Stderr, format)
-	return sink, sink.Logger(lvl), nil
+	return logging.New(os.Stderr, format, cmp.Or(level, os.Getenv("AWS_LAMBDA_LOG_LEVEL")))
 }
 
 // findHandler is handler.Find from the command line and the environment;

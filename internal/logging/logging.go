@@ -138,3 +138,15 @@ func (s *Sink) HandlerLine(requestID string, line []byte) {
 	buf.WriteByte('\n')
 	_, _ = s.Write(buf.Bytes())
 }
+
+// New returns the Sink on w in format and the bootstrap's logger on it at
+// level (a ParseLevel value), the pair every command of the bootstrap logs
+// with.
+func New(w io.Writer, format Format, level string) (*Sink, *zap.Logger, error) {
+	lvl, err := ParseLevel(level)
+	if err != nil {
+		return nil, nil, err
+	}
+	sink := NewSink(w, format)
+	return sink, sink.Logger(lvl), nil
+}

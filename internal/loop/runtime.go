@@ -1,0 +1,103 @@
+package loop
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/streamstrap/streamstrap/internal/runtimeapi"
+)
+
+// Runtime is the bootstrap's life inside Lambda: a Runtime API client, the
+// init error when there is no handler to run, the optional shutdown
+// extension and Loops loops until ctx ends. The zero value of each field
+// means what its comment says.
+type Runtime struct {
+	// Addr is AWS_LAMBDA_RUNTIME_API; empty is an error.
+	Addr string
+	// UserAgent names the bootstrap to the Runtime and Extensions APIs.
+	UserAgent string
+	// Loops is how many loops run at once; zero means 1.
+	Loops int
+	// PeerTimeout is runtimeapi.Client's peer timeout; zero means its
+	// default.
+	PeerTimeout time.Duration
+	// GracefulShutdown registers the no-op extension that makes Lambda
+	// send SIGTERM at shutdown.
+	GracefulShutdown bool
+	// HandlerErr, if not nil, is posted as the init error instead of
+	// running any loop.
+	HandlerErr *runtimeapi.FunctionError
+	// Config is the loops' configuration; Run sets its API. Its Logger
+	// must not be nil.
+	Config Config
+}
+
+// ErrLogged is Run's error once the failure has been logged; a caller only
+// turns it into the exit status.
+var ErrLogged = errors.New("the runtime failed (logged)")
+
+// Run runs the runtime until ctx ends (nil) or it cannot go on (ErrLogged).
+func (r Runtime) Run(ctx context.Context) error {
+	log := r.Config.Logger
+	if r.Addr == "" {
+		err := errors.New("AWS_LAMBDA_RUNTIME_API is not set: bootstrap must run inside Lambda, the Runtime Interface Emulator, or `bootstrap local`")
+		log.Error("cannot start", zap.Error(err))
+		return ErrLogged
+	}
+	loops := max(r.Loops, 1)
+	client := runtimeapi.NewClient(r.Addr, r.UserAgent, loops)
+	client.SetPeerTimeout(r.PeerTimeout)
+	defer client.CloseIdle()
+	if fe := r.HandlerErr; fe != nil {
+		log.Error("cannot start the handler", zap.String("errorType", fe.Type), zap.String("error", fe.Message))
+		if err := client.PostInitError(ctx, *fe); err != nil {
+			log.Error("reporting the init error failed", zap.Error(err))
+		}
+		return ErrLogged
+	}
+	cfg := r.Config
+	cfg.API = client
+	// Say so as the signal arrives: Lambda SIGKILLs the runtime soon after
+	// SIGTERM, and this line is how the function's log shows it came.
+	defer context.AfterFunc(ctx, func() {
+		log.Info("shutting down", zap.String("reason", context.Cause(ctx).Error()))
+	})()
+	if r.GracefulShutdown {
+		// Not cancelled by the signal: the extension stays registered
+		// through the shutdown it exists for, as aws-lambda-go's does.
+		if ext := r.registerShutdownExtension(context.WithoutCancel(ctx), log); ext != nil {
+			defer ext.Close()
+		}
+	}
+	log.Debug("runtime started", zap.String("handler", cfg.Command.Path), zap.Strings("args", cfg.Command.Args), zap.Int("loops", loops),
+		zap.Duration("deadlineMargin", cfg.DeadlineMargin))
+	if err := RunN(ctx, cfg, loops); err != nil {
+		log.Error("exiting: the Runtime API failed", zap.Error(err))
+		return ErrLogged
+	}
+	log.Debug("shut down")
+	return nil
+}
+
+// registerShutdownExtension registers the no-op extension that makes Lambda
+// send SIGTERM at shutdown, before the loops' first /next, after which the
+// Extensions API refuses registrations. A failure is not fatal: the function
+// works as well without it, and is only SIGKILLed at shutdown, as it is
+// without --graceful-shutdown; so it is logged and nil is returned.
+func (r Runtime) registerShutdownExtension(ctx context.Context, log *zap.Logger) *runtimeapi.Extension {
+	ext, err := runtimeapi.RegisterShutdownExtension(ctx, r.Addr, runtimeapi.ExtensionOptions{
+		UserAgent: r.UserAgent,
+		// event/next never ends while the extension is registered; if it
+		// does, Lambda may stop waiting for the extension, so say so.
+		OnEnd: func(err error) { log.Warn("the shutdown extension's event/next ended", zap.Error(err)) },
+	})
+	if err != nil {
+		log.Warn("graceful shutdown is off: registering the shutdown extension failed; Lambda will SIGKILL the runtime at shutdown", zap.Error(err))
+		return nil
+	}
+	log.Debug("shutdown extension registered", zap.String("extensionId", ext.ID()))
+	return ext
+}
