@@ -330,33 +330,6 @@ func dedupEnv(dst, env []string) []string {
 	return dst
 }
 
-// Feed gives a spawned handler its input: in.Extra to the ExtraFD pipe
-// (which is then closed), in.Stdin to stdin (which is then closed, by a
-// goroutine if it does not fit the pipe at once), and arms in.Deadline. A
-// handler that has already exited is fed nothing and its Result says how it
-// ended. Feed returns ErrFed when the Process was fed before (Start feeds
-// it) and ErrWaited after Wait.
-func (p *Process) Feed(in Input) error {
-	p.mu.Lock()
-	switch {
-	case p.waited:
-		p.mu.Unlock()
-		return ErrWaited
-	case !p.fed.IsZero():
-		p.mu.Unlock()
-		return ErrFed
-	}
-	p.fed = time.Now()
-	p.deadline = in.Deadline
-	if !in.Deadline.IsZero() && !p.hasExited {
-		p.timers.Add(1)
-		p.deadlineTimer = time.AfterFunc(time.Until(in.Deadline), p.onDeadline)
-	}
-	p.mu.Unlock()
-	p.feed(in.Extra, in.Stdin)
-	return nil
-}
-
 // Pid returns the handler's process id, which is also its process group id.
 func (p *Process) Pid() int { return p.pid }
 
@@ -373,62 +346,6 @@ func (p *Process) Pid() int { return p.pid }
 //
 // Use it from one goroutine at a time. Wait discards what is left unread.
 func (p *Process) Stdout() io.Reader { return &p.stdout }
-
-// Stop ends the handler early: SIGTERM to its process group, SIGKILL after
-// KillGrace. reason is recorded in Result.Stopped; the first call wins, and a
-// call after the handler has exited or after the deadline signalled it records
-// nothing. A nil reason is recorded as a generic one. Stop is safe to call many
-// times, concurrently, and after exit.
-func (p *Process) Stop(reason error) {
-	if reason == nil {
-		reason = errNoReason
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.hasExited || p.termSent {
-		return
-	}
-	p.stopped = reason
-	p.terminateLocked()
-}
-
-// onDeadline runs on the deadline timer's goroutine.
-func (p *Process) onDeadline() {
-	defer p.timers.Done()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.hasExited || p.termSent {
-		return
-	}
-	p.timedOut = true
-	p.terminateLocked()
-}
-
-// terminateLocked sends SIGTERM to the group and arms the SIGKILL timer.
-// p.mu is held and the leader has not exited.
-func (p *Process) terminateLocked() {
-	p.termSent = true
-	signalGroup(p.pid, syscall.SIGTERM)
-	p.timers.Add(1)
-	p.killTimer = time.AfterFunc(p.killGrace, p.onKillGrace)
-}
-
-// onKillGrace runs on the kill timer's goroutine.
-func (p *Process) onKillGrace() {
-	defer p.timers.Done()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if !p.hasExited {
-		signalGroup(p.pid, syscall.SIGKILL)
-	}
-}
-
-// signalGroup sends sig to every process in group pgid. ESRCH (nobody left)
-// is expected after the leader exits; nothing useful can be done about the
-// other errors (EPERM from a member that changed its credentials).
-func signalGroup(pgid int, sig syscall.Signal) {
-	_ = syscall.Kill(-pgid, sig)
-}
 
 // wait runs on its own goroutine: it waits for the handler to exit, kills
 // the rest of its group, reaps it and starts the drain deadline.
@@ -479,82 +396,6 @@ func (p *Process) reap(ru *syscall.Rusage) bool {
 		if err != syscall.EINTR {
 			return err == nil
 		}
-	}
-}
-
-// feed writes extra, closes the extra pipe, writes stdin and closes it.
-// What fits in the pipes is written right away without blocking, which for
-// the usual small event spares a goroutine; the rest is written, in the same
-// order, by a goroutine.
-func (p *Process) feed(extra, stdin []byte) {
-	if p.extra != nil {
-		extra = writeNow(p.extra, extra)
-		if len(extra) == 0 {
-			p.closeExtra()
-		}
-	}
-	if len(extra) == 0 {
-		stdin = writeNow(p.stdin, stdin)
-		if len(stdin) == 0 {
-			p.closeStdin()
-			return
-		}
-	}
-	p.stdinDone = make(chan struct{})
-	go func() {
-		defer close(p.stdinDone)
-		// EPIPE means the handler exited or closed the pipe without
-		// reading everything, and ErrClosed that Wait gave up on a reader
-		// that was never coming; neither is the handler's failure to
-		// report here.
-		if len(extra) > 0 {
-			_, _ = p.extra.Write(extra)
-			p.closeExtra()
-		}
-		if len(stdin) > 0 {
-			_, _ = p.stdin.Write(stdin)
-		}
-		p.closeStdin()
-	}()
-}
-
-// writeNow writes what of data fits in pipe f without waiting and returns
-// the rest. After EPIPE (the reader is gone) nothing is left to write.
-func writeNow(f *os.File, data []byte) []byte {
-	if len(data) == 0 {
-		return nil
-	}
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return data
-	}
-	var n int
-	_ = rc.Write(func(fd uintptr) bool {
-		for {
-			m, err := syscall.Write(int(fd), data)
-			if err == syscall.EINTR {
-				continue
-			}
-			n = max(m, 0)
-			if err != nil && err != syscall.EAGAIN {
-				n = len(data) // EPIPE: the handler is gone or closed the pipe; drop the rest
-			}
-			return true // never wait here; the goroutine does
-		}
-	})
-	return data[n:]
-}
-
-// closeStdin closes the write end of stdin once: the handler sees EOF, and a
-// writer blocked on a full pipe returns.
-func (p *Process) closeStdin() {
-	p.stdinOnce.Do(func() { _ = p.stdin.Close() })
-}
-
-// closeExtra closes the write end of the extra pipe once, if there is one.
-func (p *Process) closeExtra() {
-	if p.extra != nil {
-		p.extraOnce.Do(func() { _ = p.extra.Close() })
 	}
 }
 

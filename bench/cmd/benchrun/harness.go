@@ -280,11 +280,10 @@ func (s *session) close() error {
 	return nil
 }
 
-// trivial measures n invocations of `true`: the bootstrap's CPU per
-// invocation from /proc/<pid>/stat (its own; the handler is a child) and the
-// wall time of each.
-func (h *harness) trivial(ctx context.Context, c *contender, n, warmup int, cg *cgroup, m *measures) (err error) {
-	s, err := h.open(ctx, c, cg, m, false, h.trueBin)
+// withSession runs run on a session of c with handler, and closes the
+// session; the first error of the two is the result.
+func (h *harness) withSession(ctx context.Context, c *contender, cg *cgroup, m *measures, quiet bool, run func(*session) error, handler ...string) (err error) {
+	s, err := h.open(ctx, c, cg, m, quiet, handler...)
 	if err != nil {
 		return err
 	}
@@ -293,95 +292,83 @@ func (h *harness) trivial(ctx context.Context, c *contender, n, warmup int, cg *
 			err = cerr
 		}
 	}()
-	for range warmup { // page cache, connections
-		if _, err := s.invoke(0); err != nil {
-			return err
+	return run(s)
+}
+
+// trivial measures n invocations of `true`: the bootstrap's CPU per
+// invocation from /proc/<pid>/stat (its own; the handler is a child) and the
+// wall time of each.
+func (h *harness) trivial(ctx context.Context, c *contender, n, warmup int, cg *cgroup, m *measures) (err error) {
+	return h.withSession(ctx, c, cg, m, false, func(s *session) error {
+		for range warmup { // page cache, connections
+			if _, err := s.invoke(0); err != nil {
+				return err
+			}
 		}
-	}
-	before, err := readCPU(s.p.Pid())
-	if err != nil {
-		return err
-	}
-	for range n {
-		inv, err := s.invoke(0)
+		before, err := readCPU(s.p.Pid())
 		if err != nil {
 			return err
 		}
-		m.wallInv = append(m.wallInv, inv.Done.Sub(inv.HandedOut))
-	}
-	after, err := readCPU(s.p.Pid())
-	if err != nil {
-		return err
-	}
-	d := after.sub(before)
-	m.cpuInv = append(m.cpuInv, ms(d.self)/float64(n))
-	m.childInv = append(m.childInv, ms(d.children)/float64(n))
-	return nil
+		for range n {
+			inv, err := s.invoke(0)
+			if err != nil {
+				return err
+			}
+			m.wallInv = append(m.wallInv, inv.Done.Sub(inv.HandedOut))
+		}
+		return m.addCPUPerInvocation(s.p.Pid(), before, n)
+	}, h.trueBin)
 }
 
 // firstByte measures fb invocations of the stamp handler: the arrival of
 // the first body chunk at the Runtime API minus the time the handler wrote.
 func (h *harness) firstByte(ctx context.Context, c *contender, fb, warmup int, cg *cgroup, m *measures) (err error) {
-	s, err := h.open(ctx, c, cg, m, false, h.stampBin)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if cerr := s.close(); err == nil {
-			err = cerr
+	return h.withSession(ctx, c, cg, m, false, func(s *session) error {
+		for i := range warmup + fb {
+			inv, err := s.invoke(-1)
+			if err != nil {
+				return err
+			}
+			ns, perr := strconv.ParseInt(strings.TrimSpace(string(inv.Body)), 10, 64)
+			if perr != nil || len(inv.Chunks) == 0 {
+				return fmt.Errorf("stamp handler output %q (%d chunks): %v", inv.Body, len(inv.Chunks), perr)
+			}
+			if i >= warmup {
+				m.first = append(m.first, inv.Chunks[0].At.Sub(time.Unix(0, ns)))
+			}
 		}
-	}()
-	for i := range warmup + fb {
-		inv, err := s.invoke(-1)
-		if err != nil {
-			return err
-		}
-		ns, perr := strconv.ParseInt(strings.TrimSpace(string(inv.Body)), 10, 64)
-		if perr != nil || len(inv.Chunks) == 0 {
-			return fmt.Errorf("stamp handler output %q (%d chunks): %v", inv.Body, len(inv.Chunks), perr)
-		}
-		if i >= warmup {
-			m.first = append(m.first, inv.Chunks[0].At.Sub(time.Unix(0, ns)))
-		}
-	}
-	return nil
+		return nil
+	}, h.stampBin)
 }
 
 // stream measures one invocation streaming size bytes of `head -c`: wall
 // time, the bootstrap's CPU and its peak RSS.
 func (h *harness) stream(ctx context.Context, c *contender, size int64, m *measures) (err error) {
-	s, err := h.open(ctx, c, nil, m, true, h.headBin, "-c", strconv.FormatInt(size, 10), "/dev/zero")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if cerr := s.close(); err == nil {
-			err = cerr
+	return h.withSession(ctx, c, nil, m, true, func(s *session) error {
+		before, err := readCPU(s.p.Pid())
+		if err != nil {
+			return err
 		}
-	}()
-	before, err := readCPU(s.p.Pid())
-	if err != nil {
-		return err
-	}
-	t := time.Now()
-	if _, err := s.invoke(size); err != nil {
-		return err
-	}
-	wall := time.Since(t)
-	after, err := readCPU(s.p.Pid())
-	if err != nil {
-		return err
-	}
-	rss, err := peakRSS(s.p.Pid())
-	if err != nil {
-		return err
-	}
-	d, gb := after.sub(before), float64(size)/1e9
-	m.streamCPU = append(m.streamCPU, ms(d.self)/gb)
-	m.streamKid = append(m.streamKid, ms(d.children)/gb)
-	m.streamMBps = append(m.streamMBps, float64(size)/1e6/wall.Seconds())
-	m.peakRSS = max(m.peakRSS, rss)
-	return nil
+		t := time.Now()
+		if _, err := s.invoke(size); err != nil {
+			return err
+		}
+		wall := time.Since(t)
+		after, err := readCPU(s.p.Pid())
+		if err != nil {
+			return err
+		}
+		rss, err := peakRSS(s.p.Pid())
+		if err != nil {
+			return err
+		}
+		d, gb := after.sub(before), float64(size)/1e9
+		m.streamCPU = append(m.streamCPU, ms(d.self)/gb)
+		m.streamKid = append(m.streamKid, ms(d.children)/gb)
+		m.streamMBps = append(m.streamMBps, float64(size)/1e6/wall.Seconds())
+		m.peakRSS = max(m.peakRSS, rss)
+		return nil
+	}, h.headBin, "-c", strconv.FormatInt(size, 10), "/dev/zero")
 }
 
 // spawnLoop drives a viaLines contender: n spawns of `true`, its own CPU
@@ -432,7 +419,13 @@ func (h *harness) spawnLoop(ctx context.Context, c *contender, n, warmup int, cg
 		}
 		m.wallInv = append(m.wallInv, time.Since(t))
 	}
-	after, err := readCPU(cmd.Process.Pid)
+	return m.addCPUPerInvocation(cmd.Process.Pid, before, n)
+}
+
+// addCPUPerInvocation records the CPU pid and its children used since before
+// over n invocations.
+func (m *measures) addCPUPerInvocation(pid int, before cpu, n int) error {
+	after, err := readCPU(pid)
 	if err != nil {
 		return err
 	}

@@ -59,22 +59,8 @@ func summarize(c *contender, m *measures, handlerInv, handlerGB figure) figures 
 		mbps:      median(m.streamMBps),
 	}
 	if c.script {
-		f.cpuInv = figure{}
-		if handlerInv.ok && len(m.cpuInv) > 0 {
-			tot := make([]float64, len(m.cpuInv))
-			for i := range tot {
-				tot[i] = m.cpuInv[i] + m.childInv[i] - handlerInv.v
-			}
-			f.cpuInv = median(tot)
-		}
-		f.cpuGB = figure{}
-		if handlerGB.ok && len(m.streamCPU) > 0 {
-			tot := make([]float64, len(m.streamCPU))
-			for i := range tot {
-				tot[i] = m.streamCPU[i] + m.streamKid[i] - handlerGB.v
-			}
-			f.cpuGB = median(tot)
-		}
+		f.cpuInv = scriptCPU(m.cpuInv, m.childInv, handlerInv)
+		f.cpuGB = scriptCPU(m.streamCPU, m.streamKid, handlerGB)
 	}
 	if m.peakRSS > 0 {
 		f.rssMB = figure{float64(m.peakRSS) / 1e6, true}
@@ -103,6 +89,19 @@ func (r *report) all(ms map[string]*measures) map[string]figures {
 	return out
 }
 
+// scriptCPU is the median of a script contender's own and its children's
+// CPU, less the handler's: nothing when the handler's is not known.
+func scriptCPU(own, children []float64, handler figure) figure {
+	if !handler.ok || len(own) == 0 {
+		return figure{}
+	}
+	tot := make([]float64, len(own))
+	for i := range tot {
+		tot[i] = own[i] + children[i] - handler.v
+	}
+	return median(tot)
+}
+
 // cell formats v with its ratio to ref.
 func cell(v, ref figure, format string) string {
 	if !v.ok {
@@ -113,6 +112,19 @@ func cell(v, ref figure, format string) string {
 		s += fmt.Sprintf(" (%.2f×)", v.v/ref.v)
 	}
 	return s
+}
+
+// invocationTable writes the per-invocation table of set, each figure with
+// its ratio to the reference contender's, the wall times in wallFormat.
+func (r *report) invocationTable(w func(string, ...any), set map[string]figures, wallFormat string) {
+	ref := set[refName]
+	w("| contender | bootstrap CPU / trivial invocation | wall / trivial invocation | first byte, median | first byte, p99 |\n")
+	w("|---|---|---|---|---|\n")
+	for _, c := range r.contenders {
+		f := set[c.name]
+		w("| %s | %s | %s | %s | %s |\n", c.name, cell(f.cpuInv, ref.cpuInv, "%.3f ms"), cell(f.wallInv, ref.wallInv, wallFormat),
+			cell(f.firstMed, ref.firstMed, "%.0f µs"), cell(f.firstP99, ref.firstP99, "%.0f µs"))
+	}
 }
 
 func (r *report) markdown(png string) string {
@@ -139,13 +151,7 @@ func (r *report) markdown(png string) string {
 	w("- **floor: os/exec, 2 pipes** and **floor: syscall.ForkExec**: `bench/contenders/forkexec`, one spawn and wait of the handler per line on stdin, no Runtime API.\n\n")
 
 	w("## Per invocation\n\n")
-	w("| contender | bootstrap CPU / trivial invocation | wall / trivial invocation | first byte, median | first byte, p99 |\n")
-	w("|---|---|---|---|---|\n")
-	for _, c := range r.contenders {
-		f := full[c.name]
-		w("| %s | %s | %s | %s | %s |\n", c.name, cell(f.cpuInv, ref.cpuInv, "%.3f ms"), cell(f.wallInv, ref.wallInv, "%.3f ms"),
-			cell(f.firstMed, ref.firstMed, "%.0f µs"), cell(f.firstP99, ref.firstP99, "%.0f µs"))
-	}
+	r.invocationTable(w, full, "%.3f ms")
 	w("\n## Start, stream, size\n\n")
 	w("| contender | wall to first /next | CPU to first /next | bootstrap CPU per GB | throughput | peak RSS (VmHWM), streaming | binary, stripped |\n")
 	w("|---|---|---|---|---|---|---|\n")
@@ -159,16 +165,9 @@ func (r *report) markdown(png string) string {
 		w("%s.\n", r.slowNote)
 	} else {
 		slow := r.all(r.slow)
-		sref := slow[refName]
 		w("Each contender process, and so its handlers, in %s: the CPU a 128 MB function gets (1,769 MB is one vCPU). %d rounds, %d trivial and %d first-byte invocations per contender and round; the Runtime API server is outside the group (bash+curl: a fifth of the invocations, at least 2).\n\n",
 			r.slowNote, r.cfg.slowRounds, r.cfg.slowN, r.cfg.slowN)
-		w("| contender | bootstrap CPU / trivial invocation | wall / trivial invocation | first byte, median | first byte, p99 |\n")
-		w("|---|---|---|---|---|\n")
-		for _, c := range r.contenders {
-			f := slow[c.name]
-			w("| %s | %s | %s | %s | %s |\n", c.name, cell(f.cpuInv, sref.cpuInv, "%.3f ms"), cell(f.wallInv, sref.wallInv, "%.1f ms"),
-				cell(f.firstMed, sref.firstMed, "%.0f µs"), cell(f.firstP99, sref.firstP99, "%.0f µs"))
-		}
+		r.invocationTable(w, slow, "%.1f ms")
 	}
 	w("\n## How each figure is taken\n\n")
 	w("- **bootstrap CPU / trivial invocation**: handler `true`; user+system time of the contender process (`/proc/<pid>/stat` utime+stime, all its threads; the handler is a child and not counted) over the batch, divided by its size; the batch ends once the contender is back in `/next`. Clock ticks are 10 ms, so a batch is hundreds of invocations. For bash+curl it is bash plus its helpers (curl, grep, tr, cut: the waited-for children's time) minus the handler's own CPU as measured under the os/exec floor in the same run. For the floors, the CPU of the spawning process.\n")
