@@ -46,7 +46,7 @@ func (e *InitError) Unwrap() error { return e.Err }
 type Options struct {
 	// Args are the words after "--" on the bootstrap's command line: the
 	// program and its arguments. Empty: the handler is the _HANDLER
-	// environment variable, split into words by SplitWords.
+	// environment variable, split into words by splitWords.
 	Args []string
 
 	// Getenv reads _HANDLER, LAMBDA_TASK_ROOT (where the program is looked
@@ -80,12 +80,12 @@ func Find(opts Options) (invoke.Command, error) {
 			return invoke.Command{}, &InitError{Type: TypeNotFound, Err: errNoHandler}
 		}
 		var err error
-		if words, err = SplitWords(h); err != nil {
+		if words, err = splitWords(h); err != nil {
 			return invoke.Command{}, &InitError{Type: TypeMalformedName, Err: fmt.Errorf("_HANDLER: %w", err)}
 		}
 	}
 	pathEnv := getenv("PATH")
-	cmd, err := Resolve(words, getenv("LAMBDA_TASK_ROOT"), pathEnv)
+	cmd, err := resolve(words, getenv("LAMBDA_TASK_ROOT"), pathEnv)
 	if err != nil {
 		return invoke.Command{}, &InitError{Type: TypeNotFound, Err: err}
 	}

@@ -40,7 +40,7 @@ func (e *NotFoundError) Error() string {
 // errors.Is(err, fs.ErrPermission) work.
 func (e *NotFoundError) Unwrap() error { return e.Err }
 
-// Resolve finds the executable for words[0] and returns the Command to run.
+// resolve finds the executable for words[0] and returns the Command to run.
 //
 // A name containing '/' is used as is when absolute, else joined to taskRoot.
 // A bare name is looked up in taskRoot first, then in each directory of
@@ -51,8 +51,8 @@ func (e *NotFoundError) Unwrap() error { return e.Err }
 // symlinks) that the current user may execute.
 //
 // Dir is taskRoot, or the current directory when taskRoot is empty, made
-// absolute. When nothing fits, Resolve returns a *NotFoundError.
-func Resolve(words []string, taskRoot, pathEnv string) (invoke.Command, error) {
+// absolute. When nothing fits, resolve returns a *NotFoundError.
+func resolve(words []string, taskRoot, pathEnv string) (invoke.Command, error) {
 	if len(words) == 0 || words[0] == "" {
 		return invoke.Command{}, fmt.Errorf("resolve handler: %w", errEmptyHandler)
 	}

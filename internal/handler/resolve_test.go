@@ -108,19 +108,19 @@ func TestResolve(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cmd, err := Resolve(tt.words, root, pathEnv)
+			cmd, err := resolve(tt.words, root, pathEnv)
 			if tt.wantPath != "" {
 				if err != nil {
-					t.Fatalf("Resolve(%q): %v", tt.words, err)
+					t.Fatalf("resolve(%q): %v", tt.words, err)
 				}
 				if cmd.Path != tt.wantPath || cmd.Dir != root || !slices.Equal(cmd.Args, tt.wantArgs) {
-					t.Fatalf("Resolve(%q) = %+v, want Path %q Dir %q Args %q", tt.words, cmd, tt.wantPath, root, tt.wantArgs)
+					t.Fatalf("resolve(%q) = %+v, want Path %q Dir %q Args %q", tt.words, cmd, tt.wantPath, root, tt.wantArgs)
 				}
 				return
 			}
 			var nf *NotFoundError
 			if !errors.As(err, &nf) {
-				t.Fatalf("Resolve(%q) = %+v, %v; want *NotFoundError", tt.words, cmd, err)
+				t.Fatalf("resolve(%q) = %+v, %v; want *NotFoundError", tt.words, cmd, err)
 			}
 			if nf.Name != tt.words[0] || !slices.Equal(nf.Tried, tt.wantTried) {
 				t.Errorf("NotFoundError = %+v, want Name %q Tried %q", nf, tt.words[0], tt.wantTried)
@@ -148,12 +148,12 @@ func TestResolveDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Empty task root: the current directory, and PATH still works.
-	cmd, err := Resolve([]string{"sh", "-c", "true"}, "", "/usr/bin:/bin")
+	cmd, err := resolve([]string{"sh", "-c", "true"}, "", "/usr/bin:/bin")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cmd.Dir != wd || !filepath.IsAbs(cmd.Path) || filepath.Base(cmd.Path) != "sh" || !slices.Equal(cmd.Args, []string{"-c", "true"}) {
-		t.Fatalf("Resolve = %+v, want Dir %q and an absolute sh", cmd, wd)
+		t.Fatalf("resolve = %+v, want Dir %q and an absolute sh", cmd, wd)
 	}
 
 	// A relative PATH entry is taken relative to the task root, so the
@@ -165,22 +165,22 @@ func TestResolveDefaults(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, "bin", "h"), nil, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cmd, err = Resolve([]string{"h"}, root, "bin")
+	cmd, err = resolve([]string{"h"}, root, "bin")
 	if err != nil || cmd.Path != filepath.Join(root, "bin", "h") {
-		t.Fatalf("Resolve with relative PATH entry = %+v, %v", cmd, err)
+		t.Fatalf("resolve with relative PATH entry = %+v, %v", cmd, err)
 	}
 
 	// The returned Args do not alias the caller's slice.
 	words := []string{"h", "a"}
-	cmd, _ = Resolve(words, root, "bin")
+	cmd, _ = resolve(words, root, "bin")
 	words[1] = "changed"
 	if cmd.Args[0] != "a" {
 		t.Fatalf("Args alias the words slice: %q", cmd.Args)
 	}
 
 	for _, words := range [][]string{nil, {}, {""}} {
-		if _, err := Resolve(words, root, ""); err == nil || !strings.Contains(err.Error(), "empty handler") {
-			t.Errorf("Resolve(%q) error = %v, want empty handler", words, err)
+		if _, err := resolve(words, root, ""); err == nil || !strings.Contains(err.Error(), "empty handler") {
+			t.Errorf("resolve(%q) error = %v, want empty handler", words, err)
 		}
 	}
 }

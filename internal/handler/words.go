@@ -5,7 +5,7 @@ import (
 	"fmt"
 )
 
-// SplitWords splits a handler string into words like a POSIX shell:
+// splitWords splits a handler string into words like a POSIX shell:
 // whitespace separates words, single quotes keep everything literally, double
 // quotes allow the \" \\ \$ \` escapes (any other backslash inside double
 // quotes is kept literally), and a backslash outside quotes escapes the next
@@ -19,7 +19,7 @@ import (
 //
 // An unterminated quote, a trailing backslash or a string with no words is an
 // error naming the problem.
-func SplitWords(s string) ([]string, error) {
+func splitWords(s string) ([]string, error) {
 	var (
 		words  []string
 		word   []byte
@@ -91,7 +91,7 @@ func SplitWords(s string) ([]string, error) {
 }
 
 // errEmptyHandler is returned for a handler string without any word; it is a
-// sentinel so that SplitWords and Resolve report the same text.
+// sentinel so that splitWords and resolve report the same text.
 var errEmptyHandler = errors.New("empty handler: no program to run")
 
 // isSpace reports whether c separates words. Newline counts too: a handler

@@ -38,13 +38,13 @@ func TestSplitWords(t *testing.T) {
 		{`'say "hi"'`, []string{`say "hi"`}},
 	}
 	for _, tt := range tests {
-		got, err := SplitWords(tt.in)
+		got, err := splitWords(tt.in)
 		if err != nil {
-			t.Errorf("SplitWords(%q): unexpected error %v", tt.in, err)
+			t.Errorf("splitWords(%q): unexpected error %v", tt.in, err)
 			continue
 		}
 		if !slices.Equal(got, tt.want) {
-			t.Errorf("SplitWords(%q) = %q, want %q", tt.in, got, tt.want)
+			t.Errorf("splitWords(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
@@ -66,13 +66,13 @@ func TestSplitWordsErrors(t *testing.T) {
 		{`'a' "b`, "unterminated double quote at offset 4"},
 	}
 	for _, tt := range tests {
-		got, err := SplitWords(tt.in)
+		got, err := splitWords(tt.in)
 		if err == nil {
-			t.Errorf("SplitWords(%q) = %q, want error containing %q", tt.in, got, tt.wantErr)
+			t.Errorf("splitWords(%q) = %q, want error containing %q", tt.in, got, tt.wantErr)
 			continue
 		}
 		if !strings.Contains(err.Error(), tt.wantErr) {
-			t.Errorf("SplitWords(%q) error = %q, want it to contain %q", tt.in, err, tt.wantErr)
+			t.Errorf("splitWords(%q) error = %q, want it to contain %q", tt.in, err, tt.wantErr)
 		}
 	}
 }
@@ -82,9 +82,9 @@ func FuzzSplitWords(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		words, err := SplitWords(s)
+		words, err := splitWords(s)
 		if err == nil && len(words) == 0 {
-			t.Fatalf("SplitWords(%q) returned no words and no error", s)
+			t.Fatalf("splitWords(%q) returned no words and no error", s)
 		}
 		// Re-quoting every word in single quotes must give the words back.
 		if err == nil {
@@ -92,7 +92,7 @@ func FuzzSplitWords(f *testing.F) {
 			for _, w := range words {
 				b.WriteString("'" + strings.ReplaceAll(w, "'", `'\''`) + "' ")
 			}
-			again, err := SplitWords(b.String())
+			again, err := splitWords(b.String())
 			if err != nil || !slices.Equal(again, words) {
 				t.Fatalf("round trip of %q: got %q, %v; want %q", s, again, err, words)
 			}

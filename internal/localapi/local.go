@@ -60,7 +60,7 @@ func (l Local) Run(ctx context.Context) error {
 			fmt.Fprintf(l.Stderr, "streamstrap local: +%-10s %d bytes\n", at.Round(time.Microsecond), n)
 		}
 	}
-	res, lerr, err := srv.InvokeWith(ctx, inv, func(ctx context.Context) error { return l.Runtime(ctx, client) })
+	res, lerr, err := srv.invokeWith(ctx, inv, func(ctx context.Context) error { return l.Runtime(ctx, client) })
 	if lerr != nil && l.RuntimeError != nil {
 		l.RuntimeError(lerr)
 	}

@@ -316,16 +316,16 @@ func (s *Server) HandlerExited(requestID string, peakRSS int64) {
 	}
 }
 
-// ErrRuntimeStopped is InvokeWith's error when the runtime returned nil
+// errRuntimeStopped is invokeWith's error when the runtime returned nil
 // before the invocation ended.
-var ErrRuntimeStopped = errors.New("the runtime stopped before the invocation ended")
+var errRuntimeStopped = errors.New("the runtime stopped before the invocation ended")
 
-// InvokeWith runs runtime (a Runtime API loop pointed at s) alongside one
+// invokeWith runs runtime (a Runtime API loop pointed at s) alongside one
 // Invoke of inv, so a caller needs no goroutines of its own. Once the
 // invocation has ended it cancels runtime's context, waits for it and
 // returns its error as runtimeErr. If runtime returns first, that is err
-// (ErrRuntimeStopped if it returned nil) and there is no Result.
-func (s *Server) InvokeWith(ctx context.Context, inv Invocation, runtime func(context.Context) error) (res *Result, runtimeErr, err error) {
+// (errRuntimeStopped if it returned nil) and there is no Result.
+func (s *Server) invokeWith(ctx context.Context, inv Invocation, runtime func(context.Context) error) (res *Result, runtimeErr, err error) {
 	rctx, stopRuntime := context.WithCancel(ctx)
 	defer stopRuntime()
 	ran := make(chan error, 1)
@@ -351,7 +351,7 @@ func (s *Server) InvokeWith(ctx context.Context, inv Invocation, runtime func(co
 		stopInvoke()
 		<-got
 		if err == nil {
-			err = ErrRuntimeStopped
+			err = errRuntimeStopped
 		}
 		return nil, nil, err
 	}

@@ -145,7 +145,7 @@ func TestInvokeWith(t *testing.T) {
 	}{
 		{"served", serve, "got {}", errors.New("stopped"), nil},
 		{"runtime fails first", func(context.Context, string) error { return boom }, "", nil, boom},
-		{"runtime returns nil first", func(context.Context, string) error { return nil }, "", nil, ErrRuntimeStopped},
+		{"runtime returns nil first", func(context.Context, string) error { return nil }, "", nil, errRuntimeStopped},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -157,7 +157,7 @@ func TestInvokeWith(t *testing.T) {
 			var body bytes.Buffer
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			res, lateErr, err := s.InvokeWith(ctx, Invocation{Payload: []byte("{}"), Body: &body},
+			res, lateErr, err := s.invokeWith(ctx, Invocation{Payload: []byte("{}"), Body: &body},
 				func(ctx context.Context) error { return tt.runtime(ctx, s.Addr()) })
 			if !errors.Is(err, tt.err) {
 				t.Fatalf("err = %v, want %v", err, tt.err)

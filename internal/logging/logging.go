@@ -41,9 +41,9 @@ func ParseFormat(s string) Format {
 	return Text
 }
 
-// ParseLevel reads an AWS_LAMBDA_LOG_LEVEL (or --log-level) value: TRACE,
+// parseLevel reads an AWS_LAMBDA_LOG_LEVEL (or --log-level) value: TRACE,
 // DEBUG, INFO, WARN, ERROR or FATAL, case-insensitive; empty means INFO.
-func ParseLevel(s string) (zapcore.Level, error) {
+func parseLevel(s string) (zapcore.Level, error) {
 	switch strings.ToUpper(strings.TrimSpace(s)) {
 	case "", "INFO":
 		return zapcore.InfoLevel, nil
@@ -67,8 +67,8 @@ type Sink struct {
 	now    func() time.Time
 }
 
-// NewSink returns a Sink writing to w (normally os.Stderr) in format f.
-func NewSink(w io.Writer, f Format) *Sink {
+// newSink returns a Sink writing to w (normally os.Stderr) in format f.
+func newSink(w io.Writer, f Format) *Sink {
 	return &Sink{w: w, format: f, now: time.Now}
 }
 
@@ -140,13 +140,13 @@ func (s *Sink) HandlerLine(requestID string, line []byte) {
 }
 
 // New returns the Sink on w in format and the bootstrap's logger on it at
-// level (a ParseLevel value), the pair every command of the bootstrap logs
+// level (a parseLevel value), the pair every command of the bootstrap logs
 // with.
 func New(w io.Writer, format Format, level string) (*Sink, *zap.Logger, error) {
-	lvl, err := ParseLevel(level)
+	lvl, err := parseLevel(level)
 	if err != nil {
 		return nil, nil, err
 	}
-	sink := NewSink(w, format)
+	sink := newSink(w, format)
 	return sink, sink.Logger(lvl), nil
 }

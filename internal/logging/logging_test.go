@@ -14,7 +14,7 @@ import (
 
 func fixedSink(f Format) (*Sink, *bytes.Buffer) {
 	var buf bytes.Buffer
-	s := NewSink(&buf, f)
+	s := newSink(&buf, f)
 	s.now = func() time.Time { return time.Date(2026, 11, 25, 16, 0, 0, 123e6, time.UTC) }
 	return s, &buf
 }
@@ -43,9 +43,9 @@ func TestParseLevel(t *testing.T) {
 		{"loud", zapcore.InfoLevel, true},
 	}
 	for _, tt := range tests {
-		got, err := ParseLevel(tt.in)
+		got, err := parseLevel(tt.in)
 		if got != tt.want || (err != nil) != tt.wantErr {
-			t.Errorf("ParseLevel(%q) = %v, %v", tt.in, got, err)
+			t.Errorf("parseLevel(%q) = %v, %v", tt.in, got, err)
 		}
 	}
 }

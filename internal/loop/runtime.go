@@ -35,17 +35,17 @@ type Runtime struct {
 	Config Config
 }
 
-// ErrLogged is Run's error once the failure has been logged; a caller only
+// errLogged is Run's error once the failure has been logged: a caller
 // turns it into the exit status.
-var ErrLogged = errors.New("the runtime failed (logged)")
+var errLogged = errors.New("the runtime failed (logged)")
 
-// Run runs the runtime until ctx ends (nil) or it cannot go on (ErrLogged).
+// Run runs the runtime until ctx ends (nil) or it cannot go on (errLogged).
 func (r Runtime) Run(ctx context.Context) error {
 	log := r.Config.Logger
 	if r.Addr == "" {
 		err := errors.New("AWS_LAMBDA_RUNTIME_API is not set: bootstrap must run inside Lambda, the Runtime Interface Emulator, or `bootstrap local`")
 		log.Error("cannot start", zap.Error(err))
-		return ErrLogged
+		return errLogged
 	}
 	loops := max(r.Loops, 1)
 	client := runtimeapi.NewClient(r.Addr, r.UserAgent, loops)
@@ -56,7 +56,7 @@ func (r Runtime) Run(ctx context.Context) error {
 		if err := client.PostInitError(ctx, *fe); err != nil {
 			log.Error("reporting the init error failed", zap.Error(err))
 		}
-		return ErrLogged
+		return errLogged
 	}
 	cfg := r.Config
 	cfg.API = client
@@ -76,7 +76,7 @@ func (r Runtime) Run(ctx context.Context) error {
 		zap.Duration("deadlineMargin", cfg.DeadlineMargin))
 	if err := RunN(ctx, cfg, loops); err != nil {
 		log.Error("exiting: the Runtime API failed", zap.Error(err))
-		return ErrLogged
+		return errLogged
 	}
 	log.Debug("shut down")
 	return nil

@@ -13,10 +13,10 @@ import (
 // Loops returns the Config.Runtime that runs c.Concurrency of the
 // bootstrap's own loops, configured by lc, against the embedded Runtime
 // API: each handler gets this process's environment and the function's
-// (FunctionEnv), its stderr lines go to lc.HandlerLog and to the
+// (functionEnv), its stderr lines go to lc.HandlerLog and to the
 // invocation's log tail (X-Amz-Log-Result), and its peak memory to REPORT.
 func (c Config) Loops(lc loop.Config, userAgent string) func(context.Context, *localapi.Server) error {
-	env := append(os.Environ(), c.FunctionEnv()...)
+	env := append(os.Environ(), c.functionEnv()...)
 	return func(ctx context.Context, api *localapi.Server) error {
 		client := runtimeapi.NewClient(api.Addr(), userAgent, c.Concurrency)
 		defer client.CloseIdle()

@@ -99,9 +99,9 @@ func (c Config) FunctionARN() string {
 	return "arn:aws:lambda:" + c.Region + ":" + AccountID + ":function:" + c.FunctionName
 }
 
-// FunctionEnv is the function's environment variables as Lambda sets them,
+// functionEnv is the function's environment variables as Lambda sets them,
 // for the workers to add to the handlers' environment.
-func (c Config) FunctionEnv() []string {
+func (c Config) functionEnv() []string {
 	c = c.withDefaults()
 	return []string{
 		"AWS_LAMBDA_FUNCTION_NAME=" + c.FunctionName,
