@@ -43,6 +43,7 @@ type options struct {
 	concurrency    int
 	mode           string
 	preflight      bool
+	splice         string
 	// gracefulShutdown registers a no-op extension so that Lambda sends
 	// SIGTERM at shutdown; runtime only, `bootstrap local` has no shutdown.
 	gracefulShutdown bool
@@ -143,6 +144,9 @@ func addRuntimeFlags(fs *pflag.FlagSet, opts *options) {
 	fs.BoolVar(&opts.preflight, "preflight", true,
 		"check at start that the handler can run here (a #! line with CRLF or a missing interpreter,\n"+
 			"a binary for another architecture or libc) and report an init error that says why")
+	fs.StringVar(&opts.splice, "splice", "auto",
+		"move the response body from the handler's stdout to the Runtime API with splice(2), in the kernel:\n"+
+			"on, off, or auto (on where Linux has splice; it costs less CPU per byte, see BENCHMARKS.md)")
 }
 
 // applyEnv sets every flag not given on the command line from its

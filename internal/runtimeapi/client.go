@@ -115,11 +115,17 @@ const BufferSize = chunked.CopyBufferSize
 
 // Client speaks the Lambda Runtime API over HTTP/1.1.
 type Client struct {
-	addr string
-	http *http.Client
-	dial chunked.Dialer
-	ua   string
+	addr   string
+	http   *http.Client
+	dial   chunked.Dialer
+	ua     string
+	splice chunked.SpliceMode
 }
+
+// SetSplice says how response bodies read from a pipe are sent; the
+// default, chunked.SpliceOff, copies them. Call it before the first
+// OpenResponse.
+func (c *Client) SetSplice(m chunked.SpliceMode) { c.splice = m }
 
 // NewClient returns a client for the Runtime API at addr (host:port, the
 // value of AWS_LAMBDA_RUNTIME_API). maxConns is the number of loops sharing it.
@@ -228,6 +234,7 @@ func (c *Client) OpenResponse(ctx context.Context, requestID, contentType string
 			HeaderResponseMode: {ResponseModeStreaming},
 		},
 		Trailer: []string{HeaderErrorType, HeaderErrorBody},
+		Splice:  c.splice,
 	})
 	if err != nil {
 		return nil, callError(http.MethodPost, path, err)
