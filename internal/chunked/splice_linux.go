@@ -158,6 +158,7 @@ func (s *Stream) spliceChunk(src, dst syscall.RawConn, size int) (int64, error) 
 	for left > 0 {
 		moved, err := s.spliceOnce(src, dst, left)
 		left -= moved
+		s.spliced += int64(moved)
 		if err != nil {
 			serr = err
 			break

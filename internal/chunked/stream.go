@@ -96,6 +96,7 @@ type Stream struct {
 	head    []byte // request head not yet sent; nil once sent
 	trailer []string
 	splice  SpliceMode // resolved: SpliceOn or SpliceOff
+	spliced int64      // body bytes moved by splice(2); the tests check it
 
 	sizeLine [20]byte // scratch for the hex chunk-size line
 	bufArr   [4][]byte
