@@ -132,7 +132,7 @@ func (r *report) markdown(png string) string {
 		r.cfg.rounds, r.cfg.trivial, r.cfg.firstBytes, r.cfg.streamBytes/1e6)
 	w("bash+curl runs a fifth of those invocations (at least 2): each takes well over 100 ms here, most of it in starting curl twice.\n\n")
 	w("Contenders:\n\n")
-	w("- **streamstrap**: `bootstrap -- HANDLER`.\n")
+	w("- **streamstrap**: `bootstrap -- HANDLER`, with its defaults; **streamstrap --splice=on** and **--splice=off**: the same binary with the response body moved by splice(2), or copied through a buffer.\n")
 	w("- **aws-lambda-go**: `bench/contenders/awslambdago`, the bootstrap a Go user writes with github.com/aws/aws-lambda-go v1.55.1: `lambda.StartHandlerFunc`, the handler's stdout returned as an `io.Reader` (sent chunked, one chunk per read, on a kept-alive connection).\n")
 	w("- **bash+curl**: `bench/contenders/bashcurl/bootstrap`, the AWS custom-runtime tutorial's bootstrap with its `/response` streamed by `curl -T -`.\n")
 	w("- **floor: bare copy**: `bench/contenders/barecopy`, `/next` on a kept connection, os/exec, the stdout pipe copied into a chunked POST on a new connection, nothing else.\n")
@@ -168,6 +168,15 @@ func (r *report) markdown(png string) string {
 			f := slow[c.name]
 			w("| %s | %s | %s | %s | %s |\n", c.name, cell(f.cpuInv, sref.cpuInv, "%.3f ms"), cell(f.wallInv, sref.wallInv, "%.1f ms"),
 				cell(f.firstMed, sref.firstMed, "%.0f µs"), cell(f.firstP99, sref.firstP99, "%.0f µs"))
+		}
+		if r.cfg.slowStream > 0 {
+			w("\nOne %d MB `head -c` stream per contender and round, the handler in the group too:\n\n", r.cfg.slowStream/1e6)
+			w("| contender | bootstrap CPU per GB | throughput | peak RSS (VmHWM), streaming |\n")
+			w("|---|---|---|---|\n")
+			for _, c := range r.contenders {
+				f := slow[c.name]
+				w("| %s | %s | %s | %s |\n", c.name, cell(f.cpuGB, sref.cpuGB, "%.0f ms"), cell(f.mbps, sref.mbps, "%.1f MB/s"), cell(f.rssMB, sref.rssMB, "%.1f MB"))
+			}
 		}
 	}
 	w("\n## How each figure is taken\n\n")
