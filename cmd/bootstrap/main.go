@@ -146,7 +146,7 @@ func addRuntimeFlags(fs *pflag.FlagSet, opts *options) {
 			"a binary for another architecture or libc) and report an init error that says why")
 	fs.StringVar(&opts.splice, "splice", "auto",
 		"move the response body from the handler's stdout to the Runtime API with splice(2), in the kernel:\n"+
-			"on, off, or auto (on where Linux has splice; it costs less CPU per byte, see BENCHMARKS.md)")
+			"on, off, or auto (on where it was measured to cost less CPU than copying: so far nowhere, see BENCHMARKS.md)")
 }
 
 // applyEnv sets every flag not given on the command line from its

@@ -17,8 +17,8 @@ const (
 	// kernel (Linux splice(2)), where the reader is a pipe and the
 	// connection a socket; anything else is copied as with SpliceOff.
 	SpliceOn
-	// SpliceAuto is SpliceOn where it saves CPU without costing latency:
-	// see AutoSplice.
+	// SpliceAuto is SpliceOn where splice was measured to cost less CPU
+	// than the copy; so far nowhere (see BENCHMARKS.md), so it copies.
 	SpliceAuto
 )
 

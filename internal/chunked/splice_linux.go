@@ -20,8 +20,13 @@ const (
 	msgMore        = 0x8000
 )
 
-// autoSplice reports whether SpliceAuto means SpliceOn here.
-func autoSplice() bool { return true }
+// autoSplice reports whether SpliceAuto means SpliceOn here. It does not:
+// measured end to end against the Runtime API on loopback (BENCHMARKS.md,
+// "splice(2)"), splice cost the bootstrap more CPU per GB than the copy,
+// idle and under a 128 MB function's CPU share, and streamed slower. The
+// copies it saves are cheap next to loopback TCP's delivery, which runs in
+// the sender while splice holds the pipe's lock against the handler.
+func autoSplice() bool { return false }
 
 // errNoSplice says that this stream cannot splice, before anything of the
 // current chunk was sent: the caller copies instead.
