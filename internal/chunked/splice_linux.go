@@ -22,8 +22,9 @@ const (
 
 // autoSplice reports whether SpliceAuto means SpliceOn here. It does not:
 // measured end to end against the Runtime API on loopback (BENCHMARKS.md,
-// "splice(2)"), splice cost the bootstrap more CPU per GB than the copy,
-// idle and under a 128 MB function's CPU share, and streamed slower. The
+// "splice(2)"), splice cost the bootstrap more CPU per GB than the copy
+// under a 128 MB function's CPU share, and streamed slower; idle it did not
+// win beyond the noise either. The
 // copies it saves are cheap next to loopback TCP's delivery, which runs in
 // the sender while splice holds the pipe's lock against the handler.
 func autoSplice() bool { return false }
