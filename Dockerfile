@@ -8,7 +8,7 @@
 # Stages:
 #   build      Go cross-compiler on the build machine's platform ($BUILDPLATFORM),
 #              producing a static bootstrap for $TARGETOS/$TARGETARCH with the
-#              same flags as the Makefile.
+#              same flags as the Makefile (-tags lambda: no `local`).
 #   bootstrap  FROM scratch, holding only /bootstrap: the stage to copy from,
 #              `COPY --from=<this image or stage> /bootstrap /var/runtime/bootstrap`.
 #   lambda     (final) the AWS base image for custom runtimes with the bootstrap
@@ -37,7 +37,7 @@ COPY cmd/ cmd/
 COPY internal/ internal/
 RUN --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 GOOS=${TARGETOS} GOARCH=${TARGETARCH} \
-    go build -trimpath -buildvcs=false \
+    go build -tags lambda -trimpath -buildvcs=false \
       -ldflags "-s -w -X main.version=${VERSION} -X main.commit=${COMMIT} -X main.date=${DATE}" \
       -o /out/bootstrap ./cmd/bootstrap
 

@@ -22,6 +22,10 @@ DATE    ?= $(shell git log -1 --format=%cI 2>/dev/null || echo 1980-01-01T00:00:
 LDFLAGS    := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 BUILDFLAGS := -trimpath -buildvcs=false -ldflags "$(LDFLAGS)"
 GOBUILD    := CGO_ENABLED=0 $(GO) build $(BUILDFLAGS)
+# The artifacts Lambda runs (dist/linux-*/bootstrap, the zips, the image) are
+# built with this tag, which leaves out the local-development commands
+# (`local`); dist/bootstrap, for this host, keeps everything.
+LAMBDA_TAGS := -tags lambda
 MKZIP      := $(GO) run -trimpath ./internal/release/cmd/mkzip -mtime $(DATE)
 
 BINARIES  := $(foreach a,$(ARCHES),$(DIST)/linux-$(a)/bootstrap)
@@ -31,15 +35,16 @@ ARTIFACTS := bootstrap $(foreach a,$(ARCHES),linux-$(a)/bootstrap streamstrap-la
 
 IMAGE ?= streamstrap:latest
 
-.PHONY: all build layer test run bench reproducible clean image print-ldflags print-version FORCE
+.PHONY: all build layer test soak fuzz run bench reproducible clean image print-ldflags print-version FORCE
 
 all: build layer
 
-## build: static linux/amd64 + linux/arm64 binaries, and dist/bootstrap for this host
+## build: static linux/amd64 + linux/arm64 binaries for Lambda (-tags lambda), and dist/bootstrap
+## for this host with the development commands
 build: $(BINARIES) $(DIST)/bootstrap
 
 $(DIST)/linux-%/bootstrap: FORCE
-	GOOS=linux GOARCH=$* $(GOBUILD) -o $@ $(PKG)
+	GOOS=linux GOARCH=$* $(GOBUILD) $(LAMBDA_TAGS) -o $@ $(PKG)
 
 $(DIST)/bootstrap: FORCE
 	$(GOBUILD) -o $@ $(PKG)
@@ -61,10 +66,10 @@ TEST_PREREQS ?= go git python3 node curl aws chromium
 # to use another emulator binary.
 RIE_VERSION = $(shell sed -n 's/^RIE_VERSION=//p' internal/rietest/install-rie.sh)
 RIE_DIR    ?= $(shell $(GO) env GOCACHE 2>/dev/null)/streamstrap-rie/$(RIE_VERSION)
-FUZZTIME   ?= 20s
+FUZZTIME   ?= 6s
 
-## test: prerequisites, vet, race tests (the RIE tests too), a short fuzz run of the prelude
-## parser (the README's test command, and what .ci/run runs)
+## test: prerequisites, vet, race tests (the RIE tests too, and a 1,000-invocation soak), a short
+## run of every fuzz target (the README's test command, and what .ci/run runs)
 test:
 	@bash scripts/check-prereqs.sh $(TEST_PREREQS)
 	$(GO) vet ./...
@@ -76,8 +81,26 @@ test:
 	cd e2e/sdk && $(GO) test -race -count=1 ./...
 	@echo "the whole-process benchmark once, small, so it cannot rot (bench/, its own module)"
 	cd bench && $(GO) vet ./... && $(GO) test -count=1 ./...
-	@echo "fuzzing the prelude parser for $(FUZZTIME): a line every 3s, and the last ones may show 0/sec; it stops by itself"
-	$(GO) test -run='^$$' -fuzz=FuzzParser -fuzztime=$(FUZZTIME) ./internal/prelude/
+	$(MAKE) --no-print-directory fuzz
+
+## fuzz: every parser of outside input, FUZZTIME each (10 targets: about a minute in all)
+FUZZ_TARGETS := \
+	internal/runtimeapi:FuzzNextHeaders internal/chunked:FuzzReadAnswer internal/handler:FuzzSplitWords \
+	internal/prelude:FuzzParser internal/preflight:FuzzCheck internal/cgi:FuzzFromEvent \
+	internal/cgi:FuzzPathInfo internal/eventstream:FuzzDecode internal/functionurl:FuzzWriter \
+	internal/runtimeapi:FuzzWireAnswer
+fuzz:
+	@echo "fuzzing for $(FUZZTIME) each: a line every 3s, and the last ones may show 0/sec; each stops by itself"
+	@for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t#*:} ($(FUZZTIME))"; \
+		$(GO) test -run='^$$' -fuzz="^$${t#*:}$$" -fuzztime=$(FUZZTIME) ./$${t%%:*}/ || exit 1; \
+	done
+
+## soak: 10,000 mixed invocations through one bootstrap, printing its RSS, descriptors, threads and
+## goroutines at every thousand; fails on growth (`make test` runs 1,000 of them)
+SOAK ?= 10000
+soak:
+	STREAMSTRAP_SOAK=$(SOAK) $(GO) test -count=1 -run='^TestSoak$$' -v -timeout=60m ./cmd/bootstrap/
 
 ## run: `bootstrap serve` on examples/page (an HTML page that paints in parts): open the URL it prints
 SERVE_LISTEN ?= 127.0.0.1:9000
@@ -85,13 +108,15 @@ run: $(DIST)/bootstrap
 	$(DIST)/bootstrap serve --listen $(SERVE_LISTEN) --mode http -- examples/page/page.sh
 
 ## bench: whole-process benchmarks of the real binary (time to first byte, throughput, per-invocation
-## overhead, start-up, peak RSS, binary size), each against a baseline measured in the same run,
+## overhead, start-up, peak RSS, binary size; serve's added first-byte time, throughput and memory
+## beside the bootstrap alone), each against a baseline measured in the same run,
 ## then the packages' micro-benchmarks, then the side-by-side run against aws-lambda-go, bash+curl
 ## and the floors (bench/cmd/benchrun), which writes BENCHMARKS.md and BENCHMARKS.png
 bench:
-	$(GO) test -run='^$$' -bench=. -benchtime=3x -count=1 ./cmd/bootstrap/
-	$(GO) test -run='^$$' -bench=BenchmarkServeFirstByte -benchtime=30x -count=1 ./cmd/bootstrap/
-	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./internal/chunked/ ./internal/invoke/ ./internal/preflight/ ./internal/runtimeapitest/
+	$(GO) test -run='^$$' -bench=. -skip='^BenchmarkServe' -benchtime=3x -count=1 ./cmd/bootstrap/
+	$(GO) test -run='^$$' -bench=BenchmarkServeFirstByte -benchtime=100x -count=1 ./cmd/bootstrap/
+	$(GO) test -run='^$$' -bench='^BenchmarkServe(Throughput|PeakRSS)$$' -benchtime=5x -count=1 ./cmd/bootstrap/
+	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./internal/chunked/ ./internal/prelude/ ./internal/runtimeapi/ ./internal/invoke/ ./internal/preflight/ ./internal/runtimeapitest/
 	cd bench && $(GO) run ./cmd/benchrun -out ../BENCHMARKS.md
 
 ## reproducible: build a snapshot of the sources twice, in two directories, the second

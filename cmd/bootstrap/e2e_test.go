@@ -210,7 +210,8 @@ func TestLargeOutputInConstantMemory(t *testing.T) {
 	var want [32]byte
 	copy(want[:], h.Sum(nil))
 
-	srv, p := start(t, runtimeapitest.Options{}, nil)
+	// 200 MiB is above the default 200 MB cap (TestMaxResponseBytes).
+	srv, p := start(t, runtimeapitest.Options{}, nil, "--max-response-bytes=0", "--", "./behave.sh")
 	srv.SetRecordData(false)
 	inv := call(t, srv, "cat-file "+file)
 	if inv.Outcome != "response" || inv.ErrorType() != "" || inv.Truncated {

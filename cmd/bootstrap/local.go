@@ -1,3 +1,5 @@
+//go:build !lambda
+
 package main
 
 import (
@@ -37,11 +39,13 @@ func newLocalCommand() *cobra.Command {
 against it for one event, and writes the streamed response body to stdout as it
 arrives. A summary (and the error, if the handler failed) goes to stderr; the
 exit status is 1 when the invocation failed.`,
-		Version:       versionString(), // `local --version` too; the template is the root's
 		Args:          cobra.ArbitraryArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if printVersion(cmd) { // `local --version` too
+				return nil
+			}
 			event, err := readEvent(eventPath)
 			if err != nil {
 				return &exitError{code: 2, err: err}
@@ -51,6 +55,7 @@ exit status is 1 when the invocation failed.`,
 	}
 	cmd.Flags().SetInterspersed(false)
 	addRuntimeFlags(cmd.Flags(), &opts)
+	addVersionFlag(cmd)
 	cmd.Flags().StringVar(&eventPath, "event", "", `event JSON file ("-" for stdin; default {})`)
 	cmd.Flags().DurationVar(&timeout, "timeout", 30*time.Second, "function timeout: the invocation's deadline")
 	cmd.Flags().BoolVar(&timings, "timings", false, "print each arriving piece of body with its time to stderr")
@@ -91,6 +96,7 @@ func runLocal(ctx context.Context, opts options, args []string, event []byte, ti
 	}
 	client := runtimeapi.NewClient(srv.Addr(), userAgent(), 1)
 	client.SetSplice(splice)
+	client.SetPeerTimeout(opts.peerTimeout)
 	defer client.CloseIdle()
 	cfg, err := loopConfig(opts, client, cmd, sink, log)
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/streamstrap/streamstrap/internal/loop"
 	"github.com/streamstrap/streamstrap/internal/mode"
+	"github.com/streamstrap/streamstrap/internal/runtimeapi"
 )
 
 // Set by the linker (-X main.version=...); see the Makefile.
@@ -43,7 +44,12 @@ type options struct {
 	concurrency    int
 	mode           string
 	preflight      bool
-	splice         string
+	// maxResponseBytes caps a response body; 0 turns the cap off.
+	maxResponseBytes int64
+	// peerTimeout bounds the waits a stopped Runtime API can cause.
+	peerTimeout time.Duration
+	// splice is --splice: auto, on or off.
+	splice string
 	// gracefulShutdown registers a no-op extension so that Lambda sends
 	// SIGTERM at shutdown; runtime only, `bootstrap local` has no shutdown.
 	gracefulShutdown bool
@@ -99,7 +105,6 @@ to stdout as the function's response, byte for byte, as it is written.
 
 Every flag can also be set with an environment variable STREAMSTRAP_<FLAG>
 (upper case, "-" as "_"); a flag on the command line wins.`,
-		Version:       versionString(),
 		Args:          cobra.ArbitraryArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -107,14 +112,17 @@ Every flag can also be set with an environment variable STREAMSTRAP_<FLAG>
 			return applyEnv(cmd.Flags())
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if printVersion(cmd) {
+				return nil
+			}
 			return runRuntime(cmd.Context(), opts, args)
 		},
 	}
-	cmd.SetVersionTemplate("{{.Version}}\n")
 	// Stop at the first non-flag word, so "bootstrap python3 -u app.py" keeps
 	// the handler's own flags.
 	cmd.Flags().SetInterspersed(false)
 	addRuntimeFlags(cmd.Flags(), &opts)
+	addVersionFlag(cmd)
 	cmd.Flags().IntVar(&opts.concurrency, "concurrency", 0,
 		"invocation loops run at once (default $AWS_LAMBDA_MAX_CONCURRENCY, else 1)")
 	cmd.Flags().BoolVar(&opts.gracefulShutdown, "graceful-shutdown", false,
@@ -122,9 +130,25 @@ Every flag can also be set with an environment variable STREAMSTRAP_<FLAG>
 			"(Lambda's shutdown phase then lasts up to 500 ms instead of 300 ms)")
 	// A runtime has no use for shell completion scripts.
 	cmd.CompletionOptions.DisableDefaultCmd = true
-	cmd.AddCommand(newLocalCommand())
-	cmd.AddCommand(newServeCommand())
+	cmd.AddCommand(devCommands()...)
 	return cmd
+}
+
+// addVersionFlag adds --version (-v). It is the bootstrap's own flag rather
+// than cobra's Version field: cobra prints that through text/template, and
+// text/template's reflective method calls keep the linker from dropping any
+// exported method of the binary, about 2 MB of the stripped binary.
+func addVersionFlag(cmd *cobra.Command) {
+	cmd.Flags().BoolP("version", "v", false, "print the version, commit, commit date, Go version and os/arch, and exit")
+}
+
+// printVersion prints the version if --version was given and says so.
+func printVersion(cmd *cobra.Command) bool {
+	if v, _ := cmd.Flags().GetBool("version"); !v {
+		return false
+	}
+	fmt.Fprintln(cmd.OutOrStdout(), versionString())
+	return true
 }
 
 // addRuntimeFlags adds the flags that shape how invocations run, shared by
@@ -141,6 +165,11 @@ func addRuntimeFlags(fs *pflag.FlagSet, opts *options) {
 	fs.StringVar(&opts.mode, "mode", "raw",
 		"how handler output becomes the response: raw (stdout is the body), http (a CGI header block, then the body),\n"+
 			"cgi (a CGI/1.1 gateway for HTTP events) or auto (http for HTTP events, raw otherwise)")
+	fs.Int64Var(&opts.maxResponseBytes, "max-response-bytes", loop.DefaultResponseLimit,
+		"cut a response at this many bytes: stop the handler and end the stream with the error Function.ResponseSizeTooLarge\n"+
+			"(default Lambda's streamed limit, 200 MB; 0 turns the cap off)")
+	fs.DurationVar(&opts.peerTimeout, "peer-timeout", runtimeapi.DefaultPeerTimeout,
+		"give up on a Runtime API that accepts no byte of a response, or does not answer a post, for this long")
 	fs.BoolVar(&opts.preflight, "preflight", true,
 		"check at start that the handler can run here (a #! line with CRLF or a missing interpreter,\n"+
 			"a binary for another architecture or libc) and report an init error that says why")

@@ -38,6 +38,9 @@ func runRuntime(ctx context.Context, opts options, args []string) error {
 		return &exitError{code: 2, err: err}
 	}
 	defer log.Sync() //nolint:errcheck // stderr
+	// net/http logs some events with the standard logger ("Unsolicited
+	// response received on idle HTTP channel"): keep them in the format.
+	defer zap.RedirectStdLog(log)()
 
 	addr := os.Getenv("AWS_LAMBDA_RUNTIME_API")
 	if addr == "" {
@@ -51,6 +54,7 @@ func runRuntime(ctx context.Context, opts options, args []string) error {
 	}
 	client := runtimeapi.NewClient(addr, userAgent(), concurrency)
 	client.SetSplice(splice)
+	client.SetPeerTimeout(opts.peerTimeout)
 	defer client.CloseIdle()
 
 	cmd, fe := findHandler(args, opts)
@@ -121,6 +125,9 @@ func loopConfig(opts options, api loop.API, cmd invoke.Command, sink *logging.Si
 	if err != nil {
 		return loop.Config{}, fmt.Errorf("--mode: %w", err)
 	}
+	if opts.maxResponseBytes < 0 {
+		return loop.Config{}, fmt.Errorf("--max-response-bytes must be 0 (no cap) or positive, got %d", opts.maxResponseBytes)
+	}
 	return loop.Config{
 		API:            api,
 		Command:        cmd,
@@ -129,7 +136,17 @@ func loopConfig(opts options, api loop.API, cmd invoke.Command, sink *logging.Si
 		KillGrace:      opts.killGrace,
 		Logger:         log,
 		HandlerLog:     sink.HandlerLine,
+		ResponseLimit:  responseLimit(opts.maxResponseBytes),
 	}, nil
+}
+
+// responseLimit turns --max-response-bytes into loop.Config.ResponseLimit,
+// where 0 means the default and a negative value no cap.
+func responseLimit(flag int64) int64 {
+	if flag <= 0 {
+		return -1
+	}
+	return flag
 }
 
 // loopCount is --concurrency, else AWS_LAMBDA_MAX_CONCURRENCY, else 1.

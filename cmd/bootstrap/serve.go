@@ -1,3 +1,5 @@
+//go:build !lambda
+
 package main
 
 import (
@@ -10,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/streamstrap/streamstrap/internal/invoke"
 	"github.com/streamstrap/streamstrap/internal/localapi"
 	"github.com/streamstrap/streamstrap/internal/logging"
 	"github.com/streamstrap/streamstrap/internal/loop"
@@ -96,6 +99,9 @@ func runServe(ctx context.Context, opts options, so serveOptions, args []string)
 			sink.HandlerLine(requestID, line)
 			api.HandlerLine(requestID, line) // for X-Amz-Log-Result
 		}
+		lc.HandlerExited = func(requestID string, res invoke.Result) {
+			api.HandlerExited(requestID, peakRSS(res)) // REPORT's Max Memory Used
+		}
 		return loop.RunN(ctx, lc, so.concurrency)
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
@@ -105,3 +111,9 @@ func runServe(ctx context.Context, opts options, so serveOptions, args []string)
 	}
 	return nil
 }
+
+// peakRSS is the handler's peak resident set in bytes, 0 if unknown.
+//
+// TODO(serve2): return res.PeakRSS once branch spawn (which adds it to
+// invoke.Result) is on main; until then REPORT shows 0 MB.
+func peakRSS(res invoke.Result) int64 { return 0 }

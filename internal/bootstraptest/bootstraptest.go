@@ -22,6 +22,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 )
 
 // MarkerVar is the environment variable carrying a test run's marker.
@@ -46,7 +48,8 @@ func Build(dir string) (string, error) {
 
 // Main is the TestMain of a package that runs the bootstrap: it builds the
 // binary into a temporary folder, sets *bin to its path, runs the tests,
-// removes the folder and returns the exit code for os.Exit.
+// checks with goleak that they left no goroutine behind, removes the folder
+// and returns the exit code for os.Exit.
 func Main(m *testing.M, bin *string) int {
 	dir, err := os.MkdirTemp("", "streamstrap-test-")
 	if err != nil {
@@ -58,7 +61,14 @@ func Main(m *testing.M, bin *string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	return m.Run()
+	code := m.Run()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			return 1
+		}
+	}
+	return code
 }
 
 func moduleRoot() (string, error) {
@@ -206,21 +216,27 @@ func (p *Process) OpenFDs() (map[string]int, error) {
 }
 
 // PeakRSS reads the bootstrap's peak resident set size (VmHWM) in bytes.
-func (p *Process) PeakRSS() (int64, error) {
+func (p *Process) PeakRSS() (int64, error) { return p.statusBytes("VmHWM:") }
+
+// RSS reads the bootstrap's current resident set size (VmRSS) in bytes.
+func (p *Process) RSS() (int64, error) { return p.statusBytes("VmRSS:") }
+
+// statusBytes reads a "kB" field of /proc/PID/status, in bytes.
+func (p *Process) statusBytes(field string) (int64, error) {
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.Pid()))
 	if err != nil {
 		return 0, fmt.Errorf("reading the status: %w", err)
 	}
 	for _, line := range strings.Split(string(status), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if rest, ok := strings.CutPrefix(line, field); ok {
 			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
 			if err != nil {
-				return 0, fmt.Errorf("VmHWM %q: %w", rest, err)
+				return 0, fmt.Errorf("%s %q: %w", field, rest, err)
 			}
 			return kb << 10, nil
 		}
 	}
-	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", p.Pid())
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, p.Pid())
 }
 
 // Threads counts the bootstrap's OS threads.

@@ -160,9 +160,21 @@ var _ io.ReaderFrom = (*Stream)(nil)
 func TestSpliceStopsAtTheServersFailures(t *testing.T) {
 	tests := []struct {
 		name  string
+		stall time.Duration
 		serve func(c net.Conn)
 		check func(t *testing.T, err error)
 	}{
+		{
+			name:  "the server stops reading",
+			stall: 200 * time.Millisecond,
+			serve: func(c net.Conn) { time.Sleep(3 * time.Second) },
+			check: func(t *testing.T, err error) {
+				var se *StallError
+				if !errors.As(err, &se) || se.Op != "write" || !errors.Is(err, os.ErrDeadlineExceeded) {
+					t.Fatalf("ReadFrom error = %v, want a write StallError", err)
+				}
+			},
+		},
 		{
 			name: "early 413, body unread",
 			serve: func(c net.Conn) {
@@ -200,7 +212,7 @@ func TestSpliceStopsAtTheServersFailures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			addr := rawServer(t, tt.serve)
-			s, err := Open(context.Background(), nil, Request{Addr: addr, Path: "/r", Splice: SpliceOn})
+			s, err := Open(context.Background(), nil, Request{Addr: addr, Path: "/r", Splice: SpliceOn, StallTimeout: tt.stall})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -220,6 +232,9 @@ func TestSpliceStopsAtTheServersFailures(t *testing.T) {
 			}()
 			_, err = s.ReadFrom(pr)
 			tt.check(t, err)
+			if s.spliced == 0 {
+				t.Error("nothing was spliced")
+			}
 			pr.Close() // the writer gets EPIPE
 			<-done
 			pw.Close()

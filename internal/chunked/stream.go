@@ -16,12 +16,14 @@ package chunked
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,9 +40,34 @@ import (
 // that a fast writer has queued.
 const CopyBufferSize = 256 << 10
 
-// maxResponseBody bounds how much of a response body is kept; Runtime API
-// answers are tiny JSON documents.
-const maxResponseBody = 64 << 10
+// Bounds on what the server may make a Stream wait for or read. Each is a
+// wait or a size that the peer controls; none can cut a working stream.
+const (
+	// MaxAnswerHead is the most bytes read for one head of the server's
+	// answer (status line and header fields); Runtime API heads are a few
+	// hundred bytes. A larger head is an *AnswerTooLargeError.
+	MaxAnswerHead = 64 << 10
+	// MaxAnswerBody is the most bytes of an answer's body that are kept;
+	// Runtime API answers are small JSON documents. The rest is not read.
+	MaxAnswerBody = 64 << 10
+	// maxInterim is how many interim (1xx) answers are skipped before the
+	// final one, as many as net/http's Transport allows.
+	maxInterim = 5
+
+	// DefaultStallTimeout bounds a write that makes no progress: the
+	// server has accepted no byte of the body for this long. It is not a
+	// bound on the stream's duration: the deadline moves with every byte
+	// the server takes, so a slow reader is never cut, only one that has
+	// stopped. 30 s is far beyond any pause of a live Runtime API (it
+	// drains a 256 KiB chunk in 1/8 s even at Lambda's throttled 2 MiB/s,
+	// and the kernel's socket buffers hold several such chunks), and far
+	// below Lambda's 15-minute function timeout.
+	DefaultStallTimeout = 30 * time.Second
+	// DefaultAnswerTimeout bounds the wait for the server's answer once
+	// the body has ended, and the reading of that answer's body. The
+	// Runtime API answers as soon as it has read the last chunk.
+	DefaultAnswerTimeout = 30 * time.Second
+)
 
 // Request describes the streamed request: where it goes and its head.
 type Request struct {
@@ -59,6 +86,12 @@ type Request struct {
 	// Trailer names the trailer fields that may follow the body; they are
 	// declared up front in the Trailer header, as RFC 9112 §7.1.2 requires.
 	Trailer []string
+	// StallTimeout bounds each write's lack of progress; zero means
+	// DefaultStallTimeout.
+	StallTimeout time.Duration
+	// AnswerTimeout bounds the wait for the answer after the body has
+	// ended; zero means DefaultAnswerTimeout.
+	AnswerTimeout time.Duration
 }
 
 // Dialer opens the connection a Stream is written to.
@@ -86,6 +119,54 @@ func (e *EarlyResponseError) Error() string {
 // ErrClosed is returned by writes after Close or Abort.
 var ErrClosed = errors.New("chunked: stream closed")
 
+// StallError reports a server that stopped taking part: it accepted no byte
+// of the body for Limit, or did not answer within Limit once the body had
+// ended. The connection has been closed.
+type StallError struct {
+	// Op is "write" or "waiting for the answer".
+	Op string
+	// Limit is the bound that was reached.
+	Limit time.Duration
+}
+
+// Error names what was waited for and for how long.
+func (e *StallError) Error() string {
+	if e.Op == "write" {
+		return fmt.Sprintf("chunked: write: the server accepted no byte for %v", e.Limit)
+	}
+	return fmt.Sprintf("chunked: %s: no answer within %v", e.Op, e.Limit)
+}
+
+// Unwrap returns os.ErrDeadlineExceeded, so errors.Is reports a timeout.
+func (e *StallError) Unwrap() error { return os.ErrDeadlineExceeded }
+
+// AnswerTooLargeError reports an answer whose head is larger than
+// MaxAnswerHead, or that sent more than maxInterim interim answers.
+type AnswerTooLargeError struct {
+	// Limit is MaxAnswerHead, in bytes, or 0 for too many interim answers.
+	Limit int
+}
+
+// Error names the limit that was passed.
+func (e *AnswerTooLargeError) Error() string {
+	if e.Limit == 0 {
+		return fmt.Sprintf("chunked: reading the answer: more than %d interim (1xx) answers", maxInterim)
+	}
+	return fmt.Sprintf("chunked: reading the answer: its head is larger than %d bytes", e.Limit)
+}
+
+// CanceledError reports a stream ended by its context (a shutdown).
+type CanceledError struct {
+	// Err is the context's cause.
+	Err error
+}
+
+// Error says the stream was cancelled, and why.
+func (e *CanceledError) Error() string { return "chunked: stream cancelled: " + e.Err.Error() }
+
+// Unwrap returns the context's cause.
+func (e *CanceledError) Unwrap() error { return e.Err }
+
 var crlf = []byte("\r\n")
 
 // Stream is one chunked request in flight. Write, ReadFrom and Close are
@@ -107,11 +188,18 @@ type Stream struct {
 	resp     *Response
 	respErr  error
 
+	ctx        context.Context
+	stopCancel func() bool // stops the AfterFunc that closes conn on ctx.Done
+	stall      time.Duration
+	answerWait time.Duration
+
 	closeOnce sync.Once
 	closed    atomic.Bool
 }
 
-// Open dials req.Addr and prepares the request head. The head is sent together
+// Open dials req.Addr and prepares the request head. ctx bounds the whole
+// stream: once it is done the connection is closed, which ends any write or
+// wait for the answer with a *CanceledError. The head is sent together
 // with the first chunk (or with the end of an empty body), so a stream that
 // never gets a byte costs one connect and nothing else.
 func Open(ctx context.Context, dial Dialer, req Request) (*Stream, error) {
@@ -133,11 +221,17 @@ func Open(ctx context.Context, dial Dialer, req Request) (*Stream, error) {
 		_ = tc.SetNoDelay(true)
 	}
 	s := &Stream{
-		conn:     conn,
-		head:     head,
-		trailer:  append([]string(nil), req.Trailer...),
-		respDone: make(chan struct{}),
+		conn:       conn,
+		head:       head,
+		trailer:    append([]string(nil), req.Trailer...),
+		respDone:   make(chan struct{}),
+		ctx:        ctx,
+		stall:      cmp.Or(req.StallTimeout, DefaultStallTimeout),
+		answerWait: cmp.Or(req.AnswerTimeout, DefaultAnswerTimeout),
 	}
+	// A cancelled context (a shutdown) ends every wait at once: closing
+	// the connection releases a blocked write and the answer's reader.
+	s.stopCancel = context.AfterFunc(ctx, s.shut)
 	s.splice = req.Splice.Resolve()
 	// The response is watched from the start, so an early answer releases a
 	// writer blocked on a full socket; before the head is sent it just waits.
@@ -280,12 +374,30 @@ func (s *Stream) Close(trailer http.Header) (*Response, error) {
 		s.Abort()
 		return s.earlyOr(err)
 	}
-	<-s.respDone
+	t := time.NewTimer(s.answerWait)
+	defer t.Stop()
+	select {
+	case <-s.respDone:
+	case <-t.C:
+		s.Abort()
+		if s.resp == nil {
+			return nil, s.canceledOr(&StallError{Op: "waiting for the answer", Limit: s.answerWait})
+		}
+	}
 	s.shut()
 	if s.respErr != nil {
-		return nil, s.respErr
+		return nil, s.canceledOr(s.respErr)
 	}
 	return s.resp, nil
+}
+
+// canceledOr reports a cancelled context in place of the error its closing
+// of the connection caused.
+func (s *Stream) canceledOr(err error) error {
+	if s.ctx.Err() != nil {
+		return &CanceledError{Err: context.Cause(s.ctx)}
+	}
+	return err
 }
 
 // Abort drops the connection without ending the body, so the server sees a
@@ -298,6 +410,9 @@ func (s *Stream) Abort() {
 func (s *Stream) shut() {
 	s.closeOnce.Do(func() {
 		s.closed.Store(true)
+		if s.stopCancel != nil {
+			s.stopCancel()
+		}
 		_ = s.conn.Close()
 	})
 }
@@ -310,23 +425,50 @@ func (s *Stream) usable() error {
 			return &EarlyResponseError{Response: s.resp}
 		}
 		if s.respErr != nil {
-			return s.respErr
+			return s.canceledOr(s.respErr)
 		}
 	default:
 	}
 	if s.closed.Load() {
-		return ErrClosed
+		return s.canceledOr(ErrClosed)
 	}
 	return nil
 }
 
+// writeBufs writes s.bufs. The write deadline is renewed whenever the server
+// has taken some bytes, so only a server that takes none for s.stall fails
+// the write; a slow one is waited for.
 func (s *Stream) writeBufs() error {
-	_, err := s.bufs.WriteTo(s.conn)
-	s.head = nil
-	if err != nil {
-		return s.earlyErr(fmt.Errorf("chunked: write: %w", err))
+	defer func() { s.head = nil }()
+	for {
+		if err := s.conn.SetWriteDeadline(time.Now().Add(s.stall)); err != nil {
+			return s.canceledOr(s.earlyErr(fmt.Errorf("chunked: write: %w", err)))
+		}
+		// readResponse closes respDone before it sets a past deadline to
+		// release this writer, so checking after setting ours cannot miss
+		// an answer.
+		if err := s.usable(); err != nil {
+			return err
+		}
+		n, err := s.bufs.WriteTo(s.conn)
+		if err == nil {
+			return nil
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			if err := s.usable(); err != nil {
+				return err
+			}
+			if n > 0 {
+				// Progress: net.Buffers.WriteTo consumed what was
+				// written, so the loop sends the rest.
+				s.head = nil
+				continue
+			}
+			s.shut()
+			return s.canceledOr(&StallError{Op: "write", Limit: s.stall})
+		}
+		return s.canceledOr(s.earlyErr(fmt.Errorf("chunked: write: %w", err)))
 	}
-	return nil
 }
 
 // earlyErr prefers the server's early answer over the write error it caused.
@@ -352,22 +494,76 @@ func (s *Stream) earlyOr(err error) (*Response, error) {
 }
 
 func (s *Stream) readResponse() {
-	defer close(s.respDone)
-	br := bufio.NewReaderSize(s.conn, 4096)
-	resp, err := http.ReadResponse(br, nil)
+	resp, err := s.readAnswer()
 	if err != nil {
-		s.respErr = fmt.Errorf("chunked: reading response: %w", err)
+		s.respErr = err
+		close(s.respDone)
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
-	_ = resp.Body.Close()
-	if err != nil && !errors.Is(err, net.ErrClosed) {
-		// A short body still tells the status; keep what was read.
-		body = append(body, fmt.Sprintf(" (body read failed: %v)", err)...)
-	}
-	s.resp = &Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: body}
+	s.resp = resp
+	close(s.respDone)
 	// Unblock a writer stuck on a full socket: the server is done with us.
+	// After close(respDone): see writeBufs.
 	_ = s.conn.SetWriteDeadline(time.Now())
+}
+
+// errCapped is what capReader returns at its limit.
+var errCapped = errors.New("chunked: read limit reached")
+
+// capReader reads at most n more bytes from r; n is reset for each part of
+// the answer.
+type capReader struct {
+	r io.Reader
+	n int64
+}
+
+// Read reads from r within the limit, then returns errCapped.
+func (c *capReader) Read(p []byte) (int, error) {
+	if c.n <= 0 {
+		return 0, errCapped
+	}
+	if int64(len(p)) > c.n {
+		p = p[:c.n]
+	}
+	n, err := c.r.Read(p)
+	c.n -= int64(n)
+	return n, err
+}
+
+// readAnswer reads the server's final answer, skipping interim (1xx)
+// answers as RFC 9110 §15.2 requires, with every head and the body bounded.
+func (s *Stream) readAnswer() (*Response, error) {
+	cr := &capReader{r: s.conn}
+	br := bufio.NewReaderSize(cr, 4096)
+	for interim := 0; ; interim++ {
+		cr.n = MaxAnswerHead
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			if errors.Is(err, errCapped) {
+				return nil, &AnswerTooLargeError{Limit: MaxAnswerHead}
+			}
+			return nil, fmt.Errorf("chunked: reading the answer: %w", err)
+		}
+		// 101 Switching Protocols is final, and never asked for here.
+		if resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
+			if interim == maxInterim {
+				return nil, &AnswerTooLargeError{}
+			}
+			continue
+		}
+		// A server that sends a head and then trickles (or withholds) the
+		// body it announced must not hold the stream.
+		_ = s.conn.SetReadDeadline(time.Now().Add(s.answerWait))
+		cr.n = MaxAnswerBody + int64(br.Size())
+		body, err := io.ReadAll(io.LimitReader(resp.Body, MaxAnswerBody))
+		// Close drains what is left, within cr's limit.
+		_ = resp.Body.Close()
+		if err != nil && !errors.Is(err, net.ErrClosed) {
+			// A short body still tells the status; keep what was read.
+			body = append(body, fmt.Sprintf(" (body read failed: %v)", err)...)
+		}
+		return &Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: body}, nil
+	}
 }
 
 // validValue rejects CR, LF and NUL, which would break the framing.

@@ -394,3 +394,99 @@ func discardServer(b *testing.B) (string, func()) {
 	}()
 	return ln.Addr().String(), func() { ln.Close(); <-done }
 }
+
+// BenchmarkChunk is the per-chunk hot path at a handler's typical write
+// sizes: Write (one chunk per call) and ReadFrom (one chunk per read).
+func BenchmarkChunk(b *testing.B) {
+	for _, size := range []int{128, 4 << 10} {
+		chunk := bytes.Repeat([]byte("x"), size)
+		b.Run("Write/"+strconv.Itoa(size)+"B", func(b *testing.B) {
+			addr, stop := discardServer(b)
+			defer stop()
+			s, err := Open(context.Background(), nil, Request{Addr: addr, Path: "/r"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(size))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := s.Write(chunk); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			s.Abort()
+		})
+		b.Run("ReadFrom/"+strconv.Itoa(size)+"B", func(b *testing.B) {
+			addr, stop := discardServer(b)
+			defer stop()
+			s, err := Open(context.Background(), nil, Request{Addr: addr, Path: "/r"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			r := &chunkReader{chunk: chunk}
+			b.SetBytes(int64(size))
+			b.ReportAllocs()
+			b.ResetTimer()
+			r.left = b.N
+			if _, err := s.ReadFrom(r); err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			s.Abort()
+		})
+	}
+}
+
+// chunkReader returns chunk left times, one per Read, then io.EOF.
+type chunkReader struct {
+	chunk []byte
+	left  int
+}
+
+func (r *chunkReader) Read(p []byte) (int, error) {
+	if r.left == 0 {
+		return 0, io.EOF
+	}
+	r.left--
+	return copy(p, r.chunk), nil
+}
+
+// TestWriteDoesNotAllocate: a chunk costs no allocation once the stream is
+// open, whatever its size.
+func TestWriteDoesNotAllocate(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		_, _ = io.Copy(io.Discard, c)
+		c.Close()
+	}()
+	defer func() { ln.Close(); <-done }()
+	s, err := Open(context.Background(), nil, Request{Addr: ln.Addr().String(), Path: "/r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Abort()
+	for _, size := range []int{1, 128, 4 << 10, 64 << 10} {
+		chunk := make([]byte, size)
+		if _, err := s.Write(chunk); err != nil { // the head goes with the first
+			t.Fatal(err)
+		}
+		if n := testing.AllocsPerRun(50, func() {
+			if _, err := s.Write(chunk); err != nil {
+				t.Fatal(err)
+			}
+		}); n != 0 {
+			t.Errorf("Write of %d bytes: %v allocations per chunk, want 0", size, n)
+		}
+	}
+}

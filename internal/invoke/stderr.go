@@ -1,6 +1,9 @@
 package invoke
 
-import "bytes"
+import (
+	"bytes"
+	"unicode/utf8"
+)
 
 // maxStderrLine is the longest stderr line delivered in one piece; longer
 // lines are split, so a handler cannot make the reader buffer without bound.
@@ -33,8 +36,9 @@ func (p *Process) readStderr() {
 		// so that a line of exactly maxStderrLine bytes followed by its
 		// newline stays one line.
 		if end-start > maxStderrLine {
-			p.emitLine(buf[start:start+maxStderrLine], false)
-			start += maxStderrLine
+			cut := splitPoint(buf[start:end])
+			p.emitLine(buf[start:start+cut], false)
+			start += cut
 		}
 		if start == end {
 			start, scan, end = 0, 0, 0
@@ -62,6 +66,19 @@ func (p *Process) readStderr() {
 			return
 		}
 	}
+}
+
+// splitPoint is where an overlong line (more than maxStderrLine bytes of
+// pending data) is cut: at maxStderrLine, moved back to the start of a UTF-8
+// sequence so that no character is split between two pieces. Bytes that
+// are not UTF-8 are cut at maxStderrLine.
+func splitPoint(pending []byte) int {
+	for cut := maxStderrLine; cut > maxStderrLine-utf8.UTFMax; cut-- {
+		if utf8.RuneStart(pending[cut]) {
+			return cut
+		}
+	}
+	return maxStderrLine
 }
 
 // emitLine delivers one line (or a piece of an overlong one) to the Stderr

@@ -206,8 +206,9 @@ func StartWith(opts Options) (*Server, error) {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+runtimeapi.PathNext, s.next)
-	mux.HandleFunc("POST "+runtimeapi.PathResponse("{id}"), s.response)
-	mux.HandleFunc("POST "+runtimeapi.PathError("{id}"), s.invocationError)
+	// Patterns, not paths: runtimeapi.PathResponse would escape "{id}".
+	mux.HandleFunc("POST "+runtimeapi.PathPrefix+"/invocation/{id}/response", s.response)
+	mux.HandleFunc("POST "+runtimeapi.PathPrefix+"/invocation/{id}/error", s.invocationError)
 	mux.HandleFunc("POST "+runtimeapi.PathInitError, s.initError)
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = s.srv.Serve(ln) }()

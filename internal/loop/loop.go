@@ -13,14 +13,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/valyala/bytebufferpool"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/streamstrap/streamstrap/internal/invoke"
 	"github.com/streamstrap/streamstrap/internal/mode"
@@ -39,9 +42,27 @@ const (
 	DefaultDeadlineMargin = 250 * time.Millisecond
 	DefaultKillGrace      = 100 * time.Millisecond
 	// DefaultResponseLimit is Lambda's documented maximum for a streamed
-	// response, 200 MB since July 2025.
+	// response, 200 MB since July 2025, read as 200,000,000 bytes: Lambda
+	// does not say which megabyte it means, and the smaller reading is the
+	// one that never lets a response through that Lambda would cut.
 	DefaultResponseLimit = 200_000_000
 )
+
+// shutdownGrace is how long after a shutdown begins the reports of the
+// invocation in flight may still take: Lambda's shutdown phase, with an
+// extension registered, lasts up to 500 ms before SIGKILL.
+const shutdownGrace = 500 * time.Millisecond
+
+// graceContext returns a context that is not cancelled with ctx but grace
+// after it.
+func graceContext(ctx context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	c, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(grace, func() { cancel(context.Cause(ctx)) })
+		context.AfterFunc(c, func() { t.Stop() })
+	})
+	return c, func() { stop(); cancel(context.Canceled) }
+}
 
 // ErrShutdown is the reason a handler is stopped when the bootstrap is told
 // to exit (SIGTERM/SIGINT).
@@ -71,10 +92,18 @@ type Config struct {
 	Logger *zap.Logger
 	// HandlerLog receives each line of a handler's stderr.
 	HandlerLog func(requestID string, line []byte)
-	// ResponseLimit: a response body larger than this is logged as a
-	// warning, since Lambda may cut it short. Zero means
-	// DefaultResponseLimit. The body is never cut here: a local runtime or
-	// a future limit may allow more.
+	// HandlerExited, if not nil, is called once for each handler of an
+	// invocation, with its Result, after the handler has exited and before
+	// the invocation's response or error report is finished: a local
+	// Runtime API puts the handler's peak memory in its REPORT line that
+	// way. Nil means nothing is called. A handler that never started (or
+	// never got an event) has no call.
+	HandlerExited func(requestID string, res invoke.Result)
+	// ResponseLimit caps a response body: at the cap the loop stops
+	// reading, stops the handler's process group and ends the stream with
+	// the trailers of runtimeapi.TypeResponseSizeTooLarge, whose message
+	// names the limit. Zero means DefaultResponseLimit; a negative value
+	// turns the cap off.
 	ResponseLimit int64
 }
 
@@ -116,13 +145,33 @@ func (l *Loop) Run(ctx context.Context) error {
 			return nil
 		}
 		inv, err := l.cfg.API.Next(ctx)
+		var ee *runtimeapi.EventError
+		if errors.As(err, &ee) {
+			// The id is known: the caller learns why, the loop goes on.
+			if err := l.refuseEvent(ctx, ee); err != nil {
+				return err
+			}
+			continue
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
 			return err // it names the call
 		}
-		if err := l.Invoke(ctx, inv); err != nil {
+		err = l.Invoke(ctx, inv)
+		if ce := l.log.Check(zapcore.DebugLevel, "runtime stats"); ce != nil {
+			// For soak tests, which watch for growth from outside.
+			ce.Write(zap.Int("goroutines", runtime.NumGoroutine()))
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				// A report cut short by the shutdown is not the
+				// Runtime API's failure.
+				l.log.Warn("shutdown cut the report of an invocation short",
+					zap.String("requestId", inv.RequestID), zap.Error(err))
+				return nil
+			}
 			return err
 		}
 	}
@@ -133,8 +182,10 @@ func (l *Loop) Run(ctx context.Context) error {
 // and logged instead.
 func (l *Loop) Invoke(ctx context.Context, inv *runtimeapi.Invocation) error {
 	log := l.log.With(zap.String("requestId", inv.RequestID))
-	// Reports must go out even when ctx is cancelled by a shutdown.
-	post := context.WithoutCancel(ctx)
+	// Reports must go out even when ctx is cancelled by a shutdown, but a
+	// Runtime API that does not take them must not hold the exit.
+	post, cancelPost := graceContext(ctx, shutdownGrace)
+	defer cancelPost()
 
 	plan, err := l.cfg.Mode.Prepare(inv.Payload)
 	if err != nil {
@@ -143,6 +194,8 @@ func (l *Loop) Invoke(ctx context.Context, inv *runtimeapi.Invocation) error {
 	var deadline time.Time
 	if !inv.Deadline.IsZero() {
 		deadline = inv.Deadline.Add(-l.cfg.DeadlineMargin)
+	} else {
+		log.Warn("the event has no deadline; the handler runs until it ends")
 	}
 	proc, err := invoke.Start(l.cfg.Command, invoke.Options{
 		Env:       l.env(inv, plan.Env),
@@ -168,12 +221,12 @@ func (l *Loop) Invoke(ctx context.Context, inv *runtimeapi.Invocation) error {
 	}
 	head, err := plan.Framer.Begin(proc.Stdout(), bb.B[:runtimeapi.BufferSize])
 	if err != nil {
-		return l.postError(post, log, inv, l.headFailure(proc, err))
+		return l.postError(post, log, inv, l.headFailure(inv.RequestID, proc, err))
 	}
 	var res invoke.Result
 	waited := false
 	if head.EOF && len(head.First) == 0 {
-		res, waited = proc.Wait(), true
+		res, waited = l.wait(inv.RequestID, proc), true
 		if !res.Success() {
 			return l.postError(post, log, inv, l.failure(res))
 		}
@@ -183,41 +236,50 @@ func (l *Loop) Invoke(ctx context.Context, inv *runtimeapi.Invocation) error {
 	if err != nil {
 		if !waited {
 			proc.Stop(err)
-			proc.Wait()
+			l.wait(inv.RequestID, proc)
 		}
 		return err // it names the call, whose path holds the request id
 	}
 	var sent int64
+	capped := &capReader{r: proc.Stdout(), n: l.cfg.ResponseLimit, limit: l.cfg.ResponseLimit}
 	if len(head.First) > 0 {
-		var n int
-		n, err = stream.Write(head.First)
+		first := head.First
+		if capped.n >= 0 && int64(len(first)) > capped.n {
+			first = first[:capped.n]
+			err = capped.tooLarge()
+		}
+		n, werr := stream.Write(first)
 		sent += int64(n)
+		capped.n -= int64(n)
+		if werr != nil {
+			err = werr
+		}
 	}
 	if err == nil && !head.EOF {
 		var n int64
-		n, err = stream.ReadFrom(proc.Stdout())
+		n, err = stream.ReadFrom(capped)
 		sent += n
+	}
+	var tooLarge *ResponseTooLargeError
+	if errors.As(err, &tooLarge) {
+		return l.cutAtLimit(log, inv, stream, proc, tooLarge, sent)
 	}
 	if err != nil {
 		// The Runtime API dropped or refused the stream: stop the handler
 		// and move on; there is nobody left to tell.
 		proc.Stop(fmt.Errorf("response stream failed: %w", err))
-		res = proc.Wait()
+		res = l.wait(inv.RequestID, proc)
 		stream.Abort()
 		return l.streamFailed(log, inv, err, res, sent)
 	}
 	if !waited {
-		res = proc.Wait()
+		res = l.wait(inv.RequestID, proc)
 	}
 	var trailer http.Header
 	if !res.Success() {
 		fe := l.failure(res)
 		trailer = fe.Trailer()
 		log.Warn("handler failed after output began", zap.String("errorType", fe.Type), zap.String("error", fe.Message))
-	}
-	if sent > l.cfg.ResponseLimit {
-		log.Warn("the response is larger than Lambda's limit for streamed responses; the caller may get it cut short",
-			zap.Int64("bytes", sent), zap.Int64("limit", l.cfg.ResponseLimit))
 	}
 	answer, err := stream.Close(trailer)
 	if err != nil {
@@ -226,16 +288,86 @@ func (l *Loop) Invoke(ctx context.Context, inv *runtimeapi.Invocation) error {
 	return l.checkStatus(log, inv, answer, res, sent)
 }
 
+// cutAtLimit ends a response that reached the size cap: the handler's
+// process group is stopped and the stream ends with error trailers that
+// name the limit, so the caller learns why the body stops there.
+func (l *Loop) cutAtLimit(log *zap.Logger, inv *runtimeapi.Invocation, stream runtimeapi.ResponseStream, proc *invoke.Process, e *ResponseTooLargeError, sent int64) error {
+	proc.Stop(e)
+	res := proc.Wait()
+	fe := runtimeapi.FunctionError{Type: runtimeapi.TypeResponseSizeTooLarge, Message: e.Error()}
+	log.Warn("response cut at the size limit; handler stopped", zap.Int64("bytes", sent), zap.Int64("limit", e.Limit))
+	answer, err := stream.Close(fe.Trailer())
+	if err != nil {
+		return l.streamFailed(log, inv, err, res, sent)
+	}
+	return l.checkStatus(log, inv, answer, res, sent)
+}
+
+// ResponseTooLargeError is the reason a handler is stopped whose response
+// reached Config.ResponseLimit.
+type ResponseTooLargeError struct {
+	// Limit is the cap, in bytes.
+	Limit int64
+}
+
+// Error names the limit and how to change it.
+func (e *ResponseTooLargeError) Error() string {
+	return fmt.Sprintf("the response is larger than the limit of %d bytes (--max-response-bytes); the body was cut there", e.Limit)
+}
+
+// capReader passes on at most n bytes of r; a negative n means no cap. At
+// the cap, one more byte from r (rather than its end) is a
+// *ResponseTooLargeError, so a response of exactly n bytes goes through.
+type capReader struct {
+	r     io.Reader
+	n     int64
+	limit int64
+	probe [1]byte
+}
+
+// Read reads from r within the cap.
+func (c *capReader) Read(p []byte) (int, error) {
+	if c.n < 0 {
+		return c.r.Read(p)
+	}
+	if c.n == 0 {
+		n, err := c.r.Read(c.probe[:])
+		if n > 0 {
+			return 0, c.tooLarge()
+		}
+		return 0, err
+	}
+	if int64(len(p)) > c.n {
+		p = p[:c.n]
+	}
+	n, err := c.r.Read(p)
+	c.n -= int64(n)
+	return n, err
+}
+
+func (c *capReader) tooLarge() error {
+	return &ResponseTooLargeError{Limit: c.limit}
+}
+
+// refuseEvent reports an event that cannot be run to /error.
+func (l *Loop) refuseEvent(ctx context.Context, ee *runtimeapi.EventError) error {
+	post, cancel := graceContext(ctx, shutdownGrace)
+	defer cancel()
+	log := l.log.With(zap.String("requestId", ee.RequestID))
+	return l.postError(post, log, &runtimeapi.Invocation{RequestID: ee.RequestID},
+		runtimeapi.FunctionError{Type: runtimeapi.TypeInvalidEvent, Message: ee.Err.Error()})
+}
+
 // headFailure ends a handler whose output could not start a response and
 // says why. Nothing was sent yet, so it goes to /error. A handler that failed
 // on its own (a crash, the deadline) says more than its broken output.
-func (l *Loop) headFailure(proc *invoke.Process, err error) runtimeapi.FunctionError {
+func (l *Loop) headFailure(requestID string, proc *invoke.Process, err error) runtimeapi.FunctionError {
 	var he *mode.HeadError
 	if !errors.As(err, &he) || !he.OutputEnded {
 		// Malformed output while the handler may still be writing: stop it.
 		proc.Stop(err)
 	}
-	res := proc.Wait()
+	res := l.wait(requestID, proc)
 	if !res.Success() && (res.Stopped == nil || errors.Is(res.Stopped, ErrShutdown)) {
 		return l.failure(res)
 	}
@@ -244,6 +376,16 @@ func (l *Loop) headFailure(proc *invoke.Process, err error) runtimeapi.FunctionE
 		typ = runtimeapi.TypeExitError
 	}
 	return runtimeapi.FunctionError{Type: typ, Message: err.Error(), StackTrace: res.StderrTail}
+}
+
+// wait waits for the handler of invocation requestID to exit and tells
+// Config.HandlerExited.
+func (l *Loop) wait(requestID string, proc *invoke.Process) invoke.Result {
+	res := proc.Wait()
+	if l.cfg.HandlerExited != nil {
+		l.cfg.HandlerExited(requestID, res)
+	}
+	return res
 }
 
 // failure turns a handler's ending into the error document. A timeout
@@ -269,6 +411,13 @@ func (l *Loop) postError(ctx context.Context, log *zap.Logger, inv *runtimeapi.I
 		log.Error("Runtime API refused the error report", zap.Int("status", se.StatusCode), zap.String("body", se.Body))
 		return nil
 	}
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		// The client's own bound (--peer-timeout), not a shutdown: the
+		// Runtime API has stopped answering, and it times the invocation
+		// out itself; the next /next tells whether it is still there.
+		log.Error("Runtime API did not answer the error report; going on", zap.Error(err))
+		return nil
+	}
 	return err // it names the call, whose path holds the request id
 }
 
@@ -278,6 +427,12 @@ func (l *Loop) postError(ctx context.Context, log *zap.Logger, inv *runtimeapi.I
 func (l *Loop) streamFailed(log *zap.Logger, inv *runtimeapi.Invocation, err error, res invoke.Result, sent int64) error {
 	var early *runtimeapi.EarlyAnswerError
 	if errors.As(err, &early) {
+		if early.Answer.StatusCode == http.StatusAccepted {
+			// Not a success: the rest of the body was never sent.
+			log.Warn("the Runtime API accepted the response before it ended; the handler was stopped and the rest of its output is lost",
+				zap.Int64("bytes", sent), zap.String("handler", res.Message()))
+			return nil
+		}
 		return l.checkStatus(log, inv, early.Answer, res, sent)
 	}
 	log.Error("response stream failed; handler stopped", zap.Error(err), zap.String("handler", res.Message()), zap.Int64("bytes", sent))

@@ -34,6 +34,12 @@ func handler(t *testing.T, body string) invoke.Command {
 // before, if not nil, prepares the server (faults) before the loop starts.
 func runLoop(t *testing.T, cmd invoke.Command, m mode.Mode, before func(*runtimeapitest.Server)) (*runtimeapitest.Server, chan error, context.CancelFunc) {
 	t.Helper()
+	return runLoopWith(t, cmd, m, before, nil)
+}
+
+// runLoopWith is runLoop with a Config.HandlerExited hook.
+func runLoopWith(t *testing.T, cmd invoke.Command, m mode.Mode, before func(*runtimeapitest.Server), exited func(string, invoke.Result)) (*runtimeapitest.Server, chan error, context.CancelFunc) {
+	t.Helper()
 	srv := runtimeapitest.New(t, runtimeapitest.Options{})
 	if before != nil {
 		before(srv)
@@ -47,6 +53,7 @@ func runLoop(t *testing.T, cmd invoke.Command, m mode.Mode, before func(*runtime
 		Mode:           m,
 		DeadlineMargin: 300 * time.Millisecond,
 		KillGrace:      100 * time.Millisecond,
+		HandlerExited:  exited,
 	})
 	go func() { done <- l.Run(ctx) }()
 	t.Cleanup(func() {
@@ -97,8 +104,12 @@ func TestLoopOutcomes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv, _, _ := runLoop(t, handler(t, tt.script), tt.mode, nil)
+			exits := make(chan exit, 4)
+			srv, _, _ := runLoopWith(t, handler(t, tt.script), tt.mode, nil, func(id string, res invoke.Result) {
+				exits <- exit{id, res, time.Now()}
+			})
 			inv := invokeOnce(t, srv, runtimeapitest.Event{Payload: []byte(tt.payload), Timeout: tt.timeout})
+			checkExited(t, exits, inv, tt.errorType != runtimeapi.TypeInvalidEvent)
 			if inv.Outcome != tt.outcome || inv.ErrorType() != tt.errorType {
 				t.Fatalf("outcome %q type %q, want %q %q", inv.Outcome, inv.ErrorType(), tt.outcome, tt.errorType)
 			}
@@ -118,6 +129,41 @@ func TestLoopOutcomes(t *testing.T) {
 				t.Errorf("next invocation: outcome %q type %q", next.Outcome, next.ErrorType())
 			}
 		})
+	}
+}
+
+// exit is one call of Config.HandlerExited.
+type exit struct {
+	id  string
+	res invoke.Result
+	at  time.Time
+}
+
+// checkExited checks the HandlerExited calls of invocation inv: one if a
+// handler ran (with its success), made before the server recorded the
+// outcome, with the handler's Result; none if no handler ran.
+func checkExited(t *testing.T, exits chan exit, inv *runtimeapitest.Invocation, ran bool) {
+	t.Helper()
+	var got []exit
+	for len(exits) > 0 {
+		got = append(got, <-exits)
+	}
+	if !ran {
+		if len(got) != 0 {
+			t.Errorf("HandlerExited called %d times for an invocation without a handler", len(got))
+		}
+		return
+	}
+	if len(got) != 1 {
+		t.Fatalf("HandlerExited called %d times, want once", len(got))
+	}
+	e := got[0]
+	if e.id != inv.RequestID || e.res.Duration <= 0 || !e.at.Before(inv.Done) {
+		t.Errorf("HandlerExited(%q, %+v) at %v, want (%q, the handler's result) before the outcome at %v",
+			e.id, e.res, e.at, inv.RequestID, inv.Done)
+	}
+	if wantOK := inv.ErrorType() == ""; wantOK && !e.res.Success() {
+		t.Errorf("HandlerExited got a failed result %q for a successful invocation", e.res.Message())
 	}
 }
 

@@ -2,7 +2,9 @@ package loop
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,7 +18,8 @@ import (
 )
 
 // TestLoopLogsTheResponseSize pins the per-invocation summary: the body size
-// on "invocation done", and a warning only above the response limit.
+// on "invocation done", and at the response limit a cut body, the error
+// trailers that name the limit, and a warning.
 func TestLoopLogsTheResponseSize(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -27,7 +30,8 @@ func TestLoopLogsTheResponseSize(t *testing.T) {
 		warn   bool
 	}{
 		{"under the limit", `printf 0123456789`, nil, 10, 10, false},
-		{"over the limit", `printf 0123456789A`, nil, 10, 11, true},
+		{"over the limit", `printf 0123456789A`, nil, 10, 10, true},
+		{"over the limit in one write, then silence", `printf 0123456789ABC; exec sleep 30`, nil, 10, 10, true},
 		{"empty", `exit 0`, nil, 10, 0, false},
 		{"failure after output", `printf abc; exit 3`, nil, 10, 3, false},
 		// The prelude counts: it is part of what Lambda streams.
@@ -72,7 +76,16 @@ func TestLoopLogsTheResponseSize(t *testing.T) {
 			if fields["bytes"] != tt.bytes || fields["requestId"] != inv.RequestID {
 				t.Errorf("summary fields %v, want bytes=%d requestId=%s", fields, tt.bytes, inv.RequestID)
 			}
-			warned := logs.FilterMessageSnippet("larger than Lambda's limit").All()
+			if got := inv.ErrorType(); (got == runtimeapi.TypeResponseSizeTooLarge) != tt.warn {
+				t.Errorf("error type %q, want the size error: %v", got, tt.warn)
+			}
+			if tt.warn {
+				doc, err := inv.DecodedErrorBody()
+				if err != nil || !strings.Contains(fmt.Sprint(doc["errorMessage"]), "limit of 10 bytes") {
+					t.Errorf("error body %v, %v: want the limit named", doc, err)
+				}
+			}
+			warned := logs.FilterMessageSnippet("cut at the size limit").All()
 			if got := len(warned) == 1; got != tt.warn {
 				t.Errorf("limit warnings: %d, want warn=%v", len(warned), tt.warn)
 			}

@@ -201,3 +201,60 @@ func readZipEntry(t *testing.T, zf *zip.File) []byte {
 	}
 	return content
 }
+
+// maxLambdaBinary bounds the size of the binaries Lambda runs (6 MB,
+// stripped): the layer's, the function zip's and the image's bootstrap.
+const maxLambdaBinary = 6_000_000
+
+// TestTwoBuilds: the binaries Lambda runs are the lean build (-tags lambda:
+// no `local` or `serve`, at most maxLambdaBinary bytes), while dist/bootstrap, for the
+// host, has the development commands too.
+func TestTwoBuilds(t *testing.T) {
+	b := artifacts(t)
+	for _, a := range arches {
+		path := filepath.Join(b.dist[0], "linux-"+a.goarch, "bootstrap")
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Size() > maxLambdaBinary {
+			t.Errorf("%s is %d bytes, more than %d", path, fi.Size(), maxLambdaBinary)
+		}
+	}
+	help := func(path string) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, path, "--help").CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s --help: %v\n%s", path, err, out)
+		}
+		return string(out)
+	}
+	devLines := []string{"\n  local ", "\n  serve "}
+	host := filepath.Join(b.dist[0], "bootstrap")
+	out := help(host)
+	for _, l := range devLines {
+		if !strings.Contains(out, l) {
+			t.Errorf("%s --help lists no %q command:\n%s", host, strings.TrimSpace(l), out)
+		}
+	}
+	if runtime.GOOS != "linux" {
+		return
+	}
+	for _, a := range arches {
+		if a.goarch != runtime.GOARCH {
+			continue
+		}
+		lean := filepath.Join(b.dist[0], "linux-"+a.goarch, "bootstrap")
+		out := help(lean)
+		for _, l := range devLines {
+			if strings.Contains(out, l) {
+				t.Errorf("%s (the Lambda build) lists a %q command:\n%s", lean, strings.TrimSpace(l), out)
+			}
+		}
+		if !strings.Contains(out, "--version") {
+			t.Errorf("%s --help lists no --version:\n%s", lean, out)
+		}
+	}
+}

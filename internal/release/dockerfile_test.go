@@ -360,7 +360,7 @@ func TestDockerfileBuildStage(t *testing.T) {
 
 	// The go build line carries the Makefile's flags and ldflags.
 	build := b.insts[pos["go build"]].raw
-	for _, flag := range []string{"CGO_ENABLED=0", "-trimpath", "-buildvcs=false", "GOOS=${TARGETOS}", "GOARCH=${TARGETARCH}", "./cmd/bootstrap"} {
+	for _, flag := range []string{"CGO_ENABLED=0", "-tags lambda", "-trimpath", "-buildvcs=false", "GOOS=${TARGETOS}", "GOARCH=${TARGETARCH}", "./cmd/bootstrap"} {
 		if !strings.Contains(build, flag) {
 			t.Errorf("go build in the Dockerfile lacks %s:\n%s", flag, build)
 		}

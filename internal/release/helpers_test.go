@@ -22,6 +22,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 )
 
 // arches maps Go's architecture names (used in dist/ and zip names) to
@@ -179,6 +181,10 @@ var (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	if err := goleak.Find(); code == 0 && err != nil {
+		fmt.Fprintln(os.Stderr, "goleak:", err)
+		code = 1
+	}
 	if scratch != "" {
 		os.RemoveAll(scratch)
 	}

@@ -11,6 +11,8 @@
 // https://docs.aws.amazon.com/lambda/latest/dg/runtimes-extensions-api.html.
 package runtimeapi
 
+import "net/url"
+
 // Runtime API paths.
 const (
 	// PathPrefix is the version prefix of every Runtime API path.
@@ -22,13 +24,19 @@ const (
 )
 
 // PathResponse is where the response of invocation requestID is posted.
-func PathResponse(requestID string) string {
-	return PathPrefix + "/invocation/" + requestID + "/response"
-}
+// The id is one escaped path segment (see invocationPath).
+func PathResponse(requestID string) string { return invocationPath(requestID, "response") }
 
 // PathError is where the failure of invocation requestID is posted.
-func PathError(requestID string) string {
-	return PathPrefix + "/invocation/" + requestID + "/error"
+func PathError(requestID string) string { return invocationPath(requestID, "error") }
+
+// invocationPath is the path of a post about the invocation id. The id is
+// one url.PathEscape'd segment, so that whatever it holds ("/", "..", "?",
+// "#", "%", spaces) the post can only land on /invocation/<id>/<endpoint>.
+// The ids a dot segment would resolve ("." and "..") never get here: Next
+// refuses them.
+func invocationPath(id, endpoint string) string {
+	return PathPrefix + "/invocation/" + url.PathEscape(id) + "/" + endpoint
 }
 
 // Extensions API paths.

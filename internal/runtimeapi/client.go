@@ -54,6 +54,17 @@ func callError(method, path string, err error) error {
 	return &CallError{Method: method, Path: path, Err: err}
 }
 
+// MaxEventBytes bounds the body of a /next answer, the event. Lambda's own
+// limit for an invocation payload is 6 MB (6,291,456 bytes for a
+// synchronous invoke); 8 MiB leaves room for a local runtime's slightly
+// larger events while a hostile peer's 1 GiB event costs no more than this.
+// A larger event is refused with an *EventError: it is reported to /error
+// and the handler never sees it.
+const MaxEventBytes = 8 << 20
+
+// maxAnswerBody bounds what is kept of an answer's body.
+const maxAnswerBody = 64 << 10
+
 // StatusError is an unexpected status from the Runtime API.
 type StatusError struct {
 	// Op names the call, as "METHOD path".
@@ -62,12 +73,37 @@ type StatusError struct {
 	StatusCode int
 	// Body is the API's message, trimmed.
 	Body string
+	// Location is the target of a redirect (a 3xx), which is never
+	// followed: the Runtime API has no business sending one. Empty
+	// otherwise.
+	Location string
 }
 
 // Error names the call, the status and the Runtime API's message.
 func (e *StatusError) Error() string {
+	if e.StatusCode >= 300 && e.StatusCode < 400 {
+		return fmt.Sprintf("%s: Runtime API answered %d, a redirect to %q (not followed): %s", e.Op, e.StatusCode, e.Location, e.Body)
+	}
 	return fmt.Sprintf("%s: Runtime API answered %d: %s", e.Op, e.StatusCode, e.Body)
 }
+
+// EventError is an event from /next that cannot be run although its request
+// id is known: a malformed deadline, a body over MaxEventBytes. The loop
+// reports it to /error for that id and goes on.
+type EventError struct {
+	// RequestID is the event's id.
+	RequestID string
+	// Err says what is wrong with the event.
+	Err error
+}
+
+// Error names the event and what is wrong with it.
+func (e *EventError) Error() string {
+	return http.MethodGet + " " + PathNext + ": event " + e.RequestID + ": " + e.Err.Error()
+}
+
+// Unwrap returns what is wrong with the event.
+func (e *EventError) Unwrap() error { return e.Err }
 
 // Fatal reports whether the status means the runtime must exit: 500 is the
 // Runtime API's "container error, non-recoverable, exit promptly".
@@ -115,11 +151,34 @@ const BufferSize = chunked.CopyBufferSize
 
 // Client speaks the Lambda Runtime API over HTTP/1.1.
 type Client struct {
-	addr   string
-	http   *http.Client
-	dial   chunked.Dialer
-	ua     string
+	addr string
+	wire *wire
+	dial chunked.Dialer
+	ua   string
+	next wireRequest // GET /next, the same every time
+	// peerTimeout bounds each wait the Runtime API controls, except the
+	// long poll of /next; zero means DefaultPeerTimeout.
+	peerTimeout time.Duration
+	// splice is how response bodies read from a pipe are sent.
 	splice chunked.SpliceMode
+}
+
+// DefaultPeerTimeout bounds the waits a Runtime API that has stopped can
+// cause: a write of the response that makes no progress, the answer to a
+// post. See chunked.DefaultStallTimeout for why 30 s cannot cut a working
+// stream.
+const DefaultPeerTimeout = chunked.DefaultStallTimeout
+
+// SetPeerTimeout sets the bound on the waits a stopped Runtime API can
+// cause (see DefaultPeerTimeout); zero means the default. Call it before
+// the client is used.
+func (c *Client) SetPeerTimeout(d time.Duration) { c.peerTimeout = d }
+
+func (c *Client) timeout() time.Duration {
+	if c.peerTimeout > 0 {
+		return c.peerTimeout
+	}
+	return DefaultPeerTimeout
 }
 
 // SetSplice says how response bodies read from a pipe are sent; the
@@ -130,44 +189,48 @@ func (c *Client) SetSplice(m chunked.SpliceMode) { c.splice = m }
 // NewClient returns a client for the Runtime API at addr (host:port, the
 // value of AWS_LAMBDA_RUNTIME_API). maxConns is the number of loops sharing it.
 func NewClient(addr, userAgent string, maxConns int) *Client {
+	// No keep-alive probes: the environment is frozen between invocations.
 	dialer := &net.Dialer{KeepAlive: -1}
-	var protocols http.Protocols
-	protocols.SetHTTP1(true)
-	tr := &http.Transport{
-		DialContext:         dialer.DialContext,
-		MaxIdleConnsPerHost: max(maxConns, 1) + 1,
-		DisableCompression:  true,
-		Protocols:           &protocols,
-	}
 	return &Client{
 		addr: addr,
 		// No timeout: /next is a long poll that may wait for minutes.
-		http: &http.Client{Transport: tr},
+		// The wire client never follows a redirect: the Runtime API is the
+		// only peer, and a 3xx comes back as the answer (a protocol error).
+		wire: &wire{addr: addr, dial: dialer.DialContext, maxIdle: max(maxConns, 1) + 1},
 		dial: dialer.DialContext,
 		ua:   userAgent,
+		next: wireRequest{method: http.MethodGet, path: PathNext, header: []string{"User-Agent", userAgent}},
 	}
 }
 
-// Next waits for the next invocation. Any failure is fatal for the runtime.
+// Next waits for the next invocation. An *EventError is an event that
+// cannot be run but can be reported; any other failure is fatal for the
+// runtime.
 func (c *Client) Next(ctx context.Context) (*Invocation, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+c.addr+PathNext, nil)
-	if err != nil {
-		return nil, callError(http.MethodGet, PathNext, err)
-	}
-	req.Header.Set("User-Agent", c.ua)
-	resp, err := c.http.Do(req)
+	resp, err := c.wire.do(ctx, &c.next)
 	if err != nil {
 		return nil, callError(http.MethodGet, PathNext, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, callError(http.MethodGet, PathNext, fmt.Errorf("reading the event: %w", err))
-	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, &StatusError{Op: http.MethodGet + " " + PathNext, StatusCode: resp.StatusCode, Body: string(bytes.TrimSpace(body))}
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBody))
+		return nil, &StatusError{Op: http.MethodGet + " " + PathNext, StatusCode: resp.StatusCode,
+			Body: string(bytes.TrimSpace(body)), Location: resp.Header.Get("Location")}
 	}
-	h := resp.Header
+	inv, err := invocationFrom(resp.Header)
+	if err != nil {
+		return nil, err
+	}
+	if inv.Payload, err = readEvent(resp.Body); err != nil {
+		return nil, &EventError{RequestID: inv.RequestID, Err: err}
+	}
+	return inv, nil
+}
+
+// invocationFrom reads the invocation's context from the headers of /next.
+// A missing or unusable id is fatal; a malformed deadline is an
+// *EventError, since the id is known.
+func invocationFrom(h http.Header) (*Invocation, error) {
 	inv := &Invocation{
 		RequestID:       h.Get(HeaderRequestID),
 		FunctionARN:     h.Get(HeaderFunctionARN),
@@ -175,20 +238,57 @@ func (c *Client) Next(ctx context.Context) (*Invocation, error) {
 		ClientContext:   h.Get(HeaderClientContext),
 		CognitoIdentity: h.Get(HeaderCognitoIdentity),
 		TenantID:        h.Get(HeaderTenantID),
-		Payload:         body,
 	}
-	if inv.RequestID == "" {
-		return nil, callError(http.MethodGet, PathNext, errors.New("the event has no "+HeaderRequestID+" header"))
+	if err := checkRequestID(inv.RequestID); err != nil {
+		return nil, callError(http.MethodGet, PathNext, err)
 	}
-	if ms := h.Get(HeaderDeadlineMs); ms != "" {
-		n, err := strconv.ParseInt(ms, 10, 64)
-		if err != nil {
-			return nil, callError(http.MethodGet, PathNext, fmt.Errorf("invalid %s %q: %w", HeaderDeadlineMs, ms, err))
-		}
-		inv.DeadlineMs = n
-		inv.Deadline = time.UnixMilli(n)
+	ms, ok, err := parseDeadline(h.Get(HeaderDeadlineMs))
+	if err != nil {
+		return nil, &EventError{RequestID: inv.RequestID, Err: err}
+	}
+	if ok {
+		inv.DeadlineMs = ms
+		inv.Deadline = time.UnixMilli(ms)
 	}
 	return inv, nil
+}
+
+// checkRequestID refuses an id that no path segment can carry: empty, or a
+// dot segment, which a router resolves even when it is all there is.
+func checkRequestID(id string) error {
+	switch id {
+	case "":
+		return errors.New("the event has no " + HeaderRequestID + " header")
+	case ".", "..":
+		return fmt.Errorf("the event's %s %q cannot be posted to", HeaderRequestID, id)
+	}
+	return nil
+}
+
+// parseDeadline reads the deadline header: a positive count of Unix
+// milliseconds. A missing header means no deadline (ok is false); "0", a
+// negative or fractional number, an overflow or anything else is an error.
+func parseDeadline(v string) (ms int64, ok bool, err error) {
+	if v == "" {
+		return 0, false, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, false, fmt.Errorf("the %s header %q is not a positive count of Unix milliseconds", HeaderDeadlineMs, v)
+	}
+	return n, true, nil
+}
+
+// readEvent reads the body of /next up to MaxEventBytes.
+func readEvent(r io.Reader) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(r, MaxEventBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading the event: %w", err)
+	}
+	if len(body) > MaxEventBytes {
+		return nil, fmt.Errorf("the event is larger than %d bytes", MaxEventBytes)
+	}
+	return body, nil
 }
 
 // PostError reports a failure before any response byte was sent.
@@ -202,27 +302,26 @@ func (c *Client) PostInitError(ctx context.Context, e FunctionError) error {
 }
 
 func (c *Client) postError(ctx context.Context, path string, e FunctionError) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+c.addr+path, bytes.NewReader(e.JSON()))
-	if err != nil {
-		return callError(http.MethodPost, path, err)
-	}
-	req.Header.Set("User-Agent", c.ua)
-	req.Header.Set("Content-Type", ContentTypeError)
-	req.Header.Set(HeaderErrorType, e.Type)
-	resp, err := c.http.Do(req)
+	ctx, cancel := context.WithTimeout(ctx, c.timeout())
+	defer cancel()
+	resp, err := c.wire.do(ctx, &wireRequest{method: http.MethodPost, path: path, body: e.Bounded().JSON(),
+		header: []string{"User-Agent", c.ua, "Content-Type", ContentTypeError, HeaderErrorType, e.Type}})
 	if err != nil {
 		return callError(http.MethodPost, path, err)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBody))
 	if resp.StatusCode != http.StatusAccepted {
-		return &StatusError{Op: http.MethodPost + " " + path, StatusCode: resp.StatusCode, Body: string(bytes.TrimSpace(body))}
+		return &StatusError{Op: http.MethodPost + " " + path, StatusCode: resp.StatusCode,
+			Body: string(bytes.TrimSpace(body)), Location: resp.Header.Get("Location")}
 	}
 	return nil
 }
 
 // OpenResponse starts the streamed response for requestID. Nothing is sent
-// until the first Write or Close.
+// until the first Write or Close. ctx bounds the whole stream, the wait for
+// the answer included: once it is done the connection is closed (a caller
+// that must report through a shutdown passes a context that outlives it).
 func (c *Client) OpenResponse(ctx context.Context, requestID, contentType string) (ResponseStream, error) {
 	path := PathResponse(requestID)
 	s, err := chunked.Open(ctx, c.dial, chunked.Request{
@@ -233,8 +332,10 @@ func (c *Client) OpenResponse(ctx context.Context, requestID, contentType string
 			"Content-Type":     {contentType},
 			HeaderResponseMode: {ResponseModeStreaming},
 		},
-		Trailer: []string{HeaderErrorType, HeaderErrorBody},
-		Splice:  c.splice,
+		Trailer:       []string{HeaderErrorType, HeaderErrorBody},
+		StallTimeout:  c.timeout(),
+		AnswerTimeout: c.timeout(),
+		Splice:        c.splice,
 	})
 	if err != nil {
 		return nil, callError(http.MethodPost, path, err)
@@ -275,4 +376,4 @@ func early(err error) error {
 }
 
 // CloseIdle releases idle connections, e.g. before exiting.
-func (c *Client) CloseIdle() { c.http.CloseIdleConnections() }
+func (c *Client) CloseIdle() { c.wire.closeIdle() }

@@ -45,7 +45,7 @@ type ExtensionOptions struct {
 // event/next, which never answers, in the background.
 type Extension struct {
 	id     string
-	http   *http.Client
+	wire   *wire
 	cancel context.CancelFunc
 	done   chan struct{}
 	err    error // why event/next ended; written before done is closed
@@ -63,21 +63,15 @@ func RegisterShutdownExtension(ctx context.Context, addr string, opts ExtensionO
 	if opts.RegisterTimeout <= 0 {
 		opts.RegisterTimeout = DefaultRegisterTimeout
 	}
-	var protocols http.Protocols
-	protocols.SetHTTP1(true)
-	// Its own transport: event/next holds a connection for the life of the
+	// Its own connection: event/next holds one for the life of the
 	// process, and the runtime's client must not count it against its
 	// idle-connection pool. No keep-alive probes, as in NewClient: the
 	// environment is frozen between invocations.
-	tr := &http.Transport{
-		DialContext:        (&net.Dialer{KeepAlive: -1}).DialContext,
-		DisableCompression: true,
-		Protocols:          &protocols,
-	}
-	e := &Extension{http: &http.Client{Transport: tr}, done: make(chan struct{})}
+	w := &wire{addr: addr, dial: (&net.Dialer{KeepAlive: -1}).DialContext, maxIdle: 1}
+	e := &Extension{wire: w, done: make(chan struct{})}
 	id, err := e.register(ctx, addr, opts)
 	if err != nil {
-		tr.CloseIdleConnections()
+		w.closeIdle()
 		return nil, err
 	}
 	e.id = id
@@ -91,14 +85,8 @@ func (e *Extension) register(ctx context.Context, addr string, opts ExtensionOpt
 	ctx, cancel := context.WithTimeout(ctx, opts.RegisterTimeout)
 	defer cancel()
 	const path = ExtensionPathRegister
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+path, bytes.NewReader(registerBody))
-	if err != nil {
-		return "", callError(http.MethodPost, path, err)
-	}
-	req.Header.Set("User-Agent", opts.UserAgent)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(HeaderExtensionName, opts.Name)
-	resp, err := e.http.Do(req)
+	resp, err := e.wire.do(ctx, &wireRequest{method: http.MethodPost, path: path, body: registerBody,
+		header: []string{"User-Agent", opts.UserAgent, "Content-Type", "application/json", HeaderExtensionName, opts.Name}})
 	if err != nil {
 		return "", callError(http.MethodPost, path, err)
 	}
@@ -123,7 +111,7 @@ func (e *Extension) register(ctx context.Context, addr string, opts ExtensionOpt
 // what tells Lambda the extension has finished its init.
 func (e *Extension) waitNext(ctx context.Context, addr, userAgent string, onEnd func(error)) {
 	defer close(e.done)
-	defer e.http.CloseIdleConnections()
+	defer e.wire.closeIdle()
 	err := e.next(ctx, addr, userAgent)
 	if ctx.Err() == nil {
 		e.err = err
@@ -135,13 +123,8 @@ func (e *Extension) waitNext(ctx context.Context, addr, userAgent string, onEnd 
 
 func (e *Extension) next(ctx context.Context, addr, userAgent string) error {
 	const path = ExtensionPathNext
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+path, nil)
-	if err != nil {
-		return callError(http.MethodGet, path, err)
-	}
-	req.Header.Set("User-Agent", userAgent)
-	req.Header.Set(HeaderExtensionIdentifier, e.id)
-	resp, err := e.http.Do(req)
+	resp, err := e.wire.do(ctx, &wireRequest{method: http.MethodGet, path: path,
+		header: []string{"User-Agent", userAgent, HeaderExtensionIdentifier, e.id}})
 	if err != nil {
 		return callError(http.MethodGet, path, err)
 	}

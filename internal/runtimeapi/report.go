@@ -32,8 +32,14 @@ const (
 	// TypeInvalidHeaderBlock: in an HTTP mode the handler's header block is
 	// malformed, too large or unfinished.
 	TypeInvalidHeaderBlock = "Runtime.InvalidHeaderBlock"
-	// TypeInvalidEvent: in cgi mode the event is not an HTTP request.
+	// TypeInvalidEvent: the event cannot be run: in cgi mode it is not an
+	// HTTP request; in any mode its deadline header is malformed or its
+	// body is larger than MaxEventBytes.
 	TypeInvalidEvent = "Runtime.InvalidEvent"
+	// TypeResponseSizeTooLarge: the response reached the size cap
+	// (--max-response-bytes) and was cut there. Lambda reports a response
+	// over its own limit with the same name.
+	TypeResponseSizeTooLarge = "Function.ResponseSizeTooLarge"
 )
 
 // Trailer size budget. The Runtime API is a Go HTTP server, which parses a
@@ -42,6 +48,14 @@ const (
 	maxTrailerSection = 4000
 	maxStackLine      = 256
 	maxMessage        = 1024
+)
+
+// Size budget of an /error body: as the trailers are bounded, so is the
+// document posted to /error, whose stack trace is the handler's stderr tail
+// (25 lines of up to 64 KiB each).
+const (
+	maxErrorDocument = 64 << 10
+	maxErrorLine     = 4 << 10
 )
 
 // FunctionError is the error document Lambda passes on to the caller:
@@ -66,6 +80,22 @@ func (e FunctionError) JSON() []byte {
 	}
 	b, _ := json.Marshal(errorDoc{ErrorMessage: e.Message, ErrorType: e.Type, StackTrace: st})
 	return b
+}
+
+// Bounded returns e cut to fit an /error body of maxErrorDocument bytes:
+// each stack line to maxErrorLine, the message to maxErrorLine, then the
+// oldest stack lines dropped until the document fits.
+func (e FunctionError) Bounded() FunctionError {
+	e.Message = truncate(e.Message, maxErrorLine)
+	st := make([]string, len(e.StackTrace))
+	for i, l := range e.StackTrace {
+		st[i] = truncate(l, maxErrorLine)
+	}
+	e.StackTrace = st
+	for len(e.StackTrace) > 0 && len(e.JSON()) > maxErrorDocument {
+		e.StackTrace = e.StackTrace[1:]
+	}
+	return e
 }
 
 // Trailer returns the two error trailers for a failed stream: the type, and

@@ -538,6 +538,27 @@ func (c *conn) writeResponse(status int, headers []string, body []byte, closeCon
 	return err
 }
 
+// bigEvent is the event size above which /next writes the head first.
+const bigEvent = 1 << 20
+
+// writeHead writes a response head whose headers include the framing.
+func (c *conn) writeHead(status int, headers []string, closeConn bool) error {
+	var buf bytes.Buffer
+	fmt.Fprintf(&buf, "HTTP/1.1 %d %s\r\n", status, http.StatusText(status))
+	for i := 0; i+1 < len(headers); i += 2 {
+		buf.WriteString(headers[i])
+		buf.WriteString(": ")
+		buf.WriteString(headers[i+1])
+		buf.WriteString("\r\n")
+	}
+	if closeConn {
+		buf.WriteString("Connection: close\r\n")
+	}
+	buf.WriteString("\r\n")
+	_, err := c.nc.Write(buf.Bytes())
+	return err
+}
+
 // errorJSON renders a Runtime API error body.
 func errorJSON(errorType, message string) []byte {
 	b, _ := json.Marshal(map[string]string{"errorMessage": message, "errorType": errorType})
@@ -611,12 +632,14 @@ func (s *Server) route(c *conn, req *request) bool {
 			return s.handleEventNext(c, req)
 		}
 	case strings.HasPrefix(req.path, inv):
-		rest := req.path[len(inv):]
-		i := strings.LastIndexByte(rest, '/')
-		if i > 0 && req.method == http.MethodPost {
-			id, err := url.PathUnescape(rest[:i])
+		// The id is exactly one path segment, percent-encoded where it
+		// must be: a raw "/", "?", "#", a dot segment or a byte outside
+		// RFC 3986 would make a real router send the post elsewhere.
+		seg, tail, _ := strings.Cut(req.path[len(inv):], "/")
+		if req.method == http.MethodPost && seg != "" && req.target == req.path && validTarget(req.target) {
+			id, err := url.PathUnescape(seg)
 			if err == nil {
-				switch rest[i+1:] {
+				switch tail {
 				case "response":
 					return s.handleResponse(c, req, id)
 				case "error":
@@ -629,4 +652,34 @@ func (s *Server) route(c *conn, req *request) bool {
 	c.drain(req)
 	c.writeError(http.StatusNotFound, "NotFound", "no such endpoint: "+req.method+" "+req.target, true)
 	return false
+}
+
+// validTarget reports whether target is an RFC 3986 absolute path (no
+// query, no fragment) with well-formed percent-encoding and no dot
+// segments.
+func validTarget(target string) bool {
+	for i := 0; i < len(target); i++ {
+		ch := target[i]
+		switch {
+		case 'a' <= ch && ch <= 'z', 'A' <= ch && ch <= 'Z', '0' <= ch && ch <= '9':
+		case strings.IndexByte("-._~!$&'()*+,;=:@/", ch) >= 0:
+		case ch == '%':
+			if i+2 >= len(target) || !isHex(target[i+1]) || !isHex(target[i+2]) {
+				return false
+			}
+			i += 2
+		default:
+			return false
+		}
+	}
+	for _, seg := range strings.Split(target, "/") {
+		if seg == "." || seg == ".." {
+			return false
+		}
+	}
+	return true
+}
+
+func isHex(ch byte) bool {
+	return '0' <= ch && ch <= '9' || 'a' <= ch && ch <= 'f' || 'A' <= ch && ch <= 'F'
 }

@@ -1,9 +1,11 @@
 package runtimeapitest
 
 import (
+	"bytes"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -38,7 +40,11 @@ func (s *Server) handleNext(c *conn, req *request) bool {
 		f := s.nextFaults[0]
 		s.nextFaults = s.nextFaults[1:]
 		s.mu.Unlock()
-		if !f.drop {
+		switch {
+		case f.location != "":
+			t, m := genericError(f.status)
+			c.writeResponse(f.status, []string{"Location", f.location, "Content-Type", "application/json"}, errorJSON(t, m), true)
+		case !f.drop:
 			t, m := genericError(f.status)
 			c.writeError(f.status, t, m, true)
 		}
@@ -75,8 +81,14 @@ func (s *Server) handleNext(c *conn, req *request) bool {
 	h := []string{
 		"Content-Type", "application/json",
 		HeaderRequestID, ev.RequestID,
-		HeaderDeadlineMs, strconv.FormatInt(ev.Deadline.UnixMilli(), 10),
 		HeaderFunctionARN, ev.FunctionARN,
+	}
+	switch {
+	case ev.OmitDeadline:
+	case ev.DeadlineHeader != "":
+		h = append(h, HeaderDeadlineMs, ev.DeadlineHeader)
+	default:
+		h = append(h, HeaderDeadlineMs, strconv.FormatInt(ev.Deadline.UnixMilli(), 10))
 	}
 	for _, kv := range [][2]string{
 		{HeaderTraceID, ev.TraceID},
@@ -88,10 +100,37 @@ func (s *Server) handleNext(c *conn, req *request) bool {
 			h = append(h, kv[0], kv[1])
 		}
 	}
-	if err := c.writeResponse(http.StatusOK, h, ev.Payload, req.close); err != nil {
+	// A small event goes out in one write. A big one is written head
+	// first: once the head is out the event is in flight, as in Lambda,
+	// even if the runtime stops reading the body (refusing an oversized
+	// event, say) and reports it.
+	head, body := h, ev.Payload
+	if len(body) > bigEvent {
+		h = append(h, "Content-Length", strconv.Itoa(len(body)))
+		if err := c.writeHead(http.StatusOK, h, req.close); err != nil {
+			s.mu.Lock()
+			s.requeueLocked(inv)
+			s.mu.Unlock()
+			return false
+		}
+		_, err := c.nc.Write(body)
+		return err == nil
+	}
+	if err := c.writeResponse(http.StatusOK, head, body, req.close); err != nil {
 		s.mu.Lock()
 		s.requeueLocked(inv)
 		s.mu.Unlock()
+		return false
+	}
+	s.mu.Lock()
+	unsolicited := s.unsolicited > 0
+	if unsolicited {
+		s.unsolicited--
+	}
+	s.mu.Unlock()
+	if unsolicited {
+		// An answer nobody asked for, on the now idle connection.
+		c.writeResponse(http.StatusOK, nil, []byte("unsolicited"), true)
 		return false
 	}
 	return true
@@ -222,6 +261,11 @@ func (s *Server) handleResponse(c *conn, req *request, id string) bool {
 		s.postFaults[id] = fs[1:]
 	}
 	failStatus := s.takeFailPostLocked(id)
+	var interim *interimFault
+	if is := s.interims[id]; len(is) > 0 {
+		interim = &is[0]
+		s.interims[id] = is[1:]
+	}
 	s.mu.Unlock()
 
 	res := &Invocation{Outcome: "response", Header: req.header}
@@ -262,11 +306,22 @@ func (s *Server) handleResponse(c *conn, req *request, id string) bool {
 	if fault != nil {
 		b.stopAt = fault.afterBytes
 	}
+	if interim != nil && interim.beforeBody {
+		c.writeInterim(interim.statuses)
+	}
 	err := c.readBody(req, b)
 	b.fill(res)
 	var fe *framingError
 	switch {
 	case err == nil:
+	case errors.Is(err, errStop) && fault.kind == faultStall:
+		// Read nothing more, ever: a client that gives up cannot even be
+		// noticed (its FIN waits behind the data it still has queued), so
+		// the outcome is recorded now and only the server's closing ends
+		// the connection.
+		s.finish(inv, res)
+		<-c.s.closeCh
+		return false
 	case errors.Is(err, errStop) && fault.kind == faultRespondEarly:
 		res.Status = fault.status
 		s.finish(inv, res)
@@ -290,6 +345,9 @@ func (s *Server) handleResponse(c *conn, req *request, id string) bool {
 		return false
 	}
 	s.checkTrailers(req, b)
+	if interim != nil && !interim.beforeBody {
+		c.writeInterim(interim.statuses)
+	}
 	if !s.conclude(c, inv, res, failStatus) {
 		return false
 	}
@@ -299,26 +357,64 @@ func (s *Server) handleResponse(c *conn, req *request, id string) bool {
 	return true
 }
 
-// takeFailPostLocked pops the next FailPost status injected for id, or 0.
-// s.mu is held.
-func (s *Server) takeFailPostLocked(id string) int {
+// takeFailPostLocked pops the next injected answer (FailPost,
+// RedirectPost, HoldPost) for id, or nil. s.mu is held.
+func (s *Server) takeFailPostLocked(id string) *postAnswer {
 	fs := s.failPosts[id]
 	if len(fs) == 0 {
-		return 0
+		return nil
 	}
 	s.failPosts[id] = fs[1:]
-	return fs[0]
+	return &fs[0]
+}
+
+// writeInterim writes bare interim answers.
+func (c *conn) writeInterim(statuses []int) {
+	var b bytes.Buffer
+	for _, st := range statuses {
+		fmt.Fprintf(&b, "HTTP/1.1 %d %s\r\n\r\n", st, http.StatusText(st))
+	}
+	c.nc.Write(b.Bytes())
+}
+
+// closedByPeer returns a channel closed once the client has closed the
+// connection (or sent more, which a runtime holding a response must not).
+// It reads nothing that a later request needs: the connection is done.
+func (c *conn) closedByPeer() <-chan struct{} {
+	ch := make(chan struct{})
+	c.s.wg.Add(1)
+	go func() {
+		defer c.s.wg.Done()
+		defer close(ch)
+		_, _ = io.Copy(io.Discard, c.nc)
+	}()
+	return ch
 }
 
 // conclude records the outcome with the status the server answers (the
-// injected failStatus, else 202) and writes that answer. It reports whether
+// injected answer, else 202) and writes that answer. It reports whether
 // the connection stays usable.
-func (s *Server) conclude(c *conn, inv *invocation, res *Invocation, failStatus int) bool {
-	if failStatus != 0 {
-		res.Status = failStatus
+func (s *Server) conclude(c *conn, inv *invocation, res *Invocation, ans *postAnswer) bool {
+	switch {
+	case ans == nil:
+	case ans.hold:
 		s.finish(inv, res)
-		t, m := genericError(failStatus)
-		c.writeError(failStatus, t, m, true)
+		select {
+		case <-c.s.closeCh:
+		case <-c.closedByPeer():
+		}
+		return false
+	case ans.location != "":
+		res.Status = ans.status
+		s.finish(inv, res)
+		t, m := genericError(ans.status)
+		c.writeResponse(ans.status, []string{"Location", ans.location, "Content-Type", "application/json"}, errorJSON(t, m), true)
+		return false
+	default:
+		res.Status = ans.status
+		s.finish(inv, res)
+		t, m := genericError(ans.status)
+		c.writeError(ans.status, t, m, true)
 		return false
 	}
 	res.Status = http.StatusAccepted

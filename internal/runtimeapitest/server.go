@@ -100,6 +100,12 @@ type Event struct {
 	FunctionARN string
 	// Optional headers, sent only when non-empty.
 	TraceID, ClientContext, CognitoIdentity, TenantID string
+	// DeadlineHeader, when non-empty, is sent verbatim as
+	// Lambda-Runtime-Deadline-Ms instead of Deadline, to try malformed
+	// values ("abc", "1.5", "0"). Deadline is still filled in as usual.
+	DeadlineHeader string
+	// OmitDeadline leaves out the Lambda-Runtime-Deadline-Ms header.
+	OmitDeadline bool
 }
 
 // Chunk is one data chunk of a chunked request body.
@@ -228,7 +234,7 @@ type waiter struct {
 }
 
 type postFault struct {
-	kind       int // faultRespondEarly, faultReset
+	kind       int // faultRespondEarly, faultReset, faultStall
 	status     int
 	afterBytes int64
 }
@@ -236,11 +242,26 @@ type postFault struct {
 const (
 	faultRespondEarly = iota + 1
 	faultReset
+	faultStall
 )
 
+// postAnswer replaces the 202 a terminal POST would get.
+type postAnswer struct {
+	status   int    // the final status; 0 with hold
+	location string // Location header, for a redirect
+	hold     bool   // never answer
+}
+
+// interimFault sends interim (1xx) answers on a /response.
+type interimFault struct {
+	statuses   []int
+	beforeBody bool // right after the head, else after the whole body
+}
+
 type nextFault struct {
-	drop   bool
-	status int
+	drop     bool
+	status   int
+	location string // Location header, for a redirect
 }
 
 type throttle struct {
@@ -258,25 +279,27 @@ type Server struct {
 	wg      sync.WaitGroup
 	closeCh chan struct{}
 
-	mu         sync.Mutex
-	closed     bool
-	changed    chan struct{} // closed and replaced on every state change
-	conns      map[net.Conn]struct{}
-	connCount  int
-	invs       map[string]*invocation
-	queue      []*invocation
-	waiters    []*waiter
-	inFlight   int // handed out and not done
-	nextCalls  int
-	initErrors []InitError
-	violations []string
-	allowViol  bool
-	recordData bool
-	hashData   bool
-	nextFaults []nextFault
-	postFaults map[string][]postFault
-	failPosts  map[string][]int
-	throttle   throttle
+	mu          sync.Mutex
+	closed      bool
+	changed     chan struct{} // closed and replaced on every state change
+	conns       map[net.Conn]struct{}
+	connCount   int
+	invs        map[string]*invocation
+	queue       []*invocation
+	waiters     []*waiter
+	inFlight    int // handed out and not done
+	nextCalls   int
+	initErrors  []InitError
+	violations  []string
+	allowViol   bool
+	recordData  bool
+	hashData    bool
+	nextFaults  []nextFault
+	unsolicited int // SendUnsolicited count
+	postFaults  map[string][]postFault
+	failPosts   map[string][]postAnswer
+	interims    map[string][]interimFault
+	throttle    throttle
 
 	regs           []*Registration // POST /extension/register, in order
 	registerFaults []int           // FailRegister statuses, FIFO
@@ -305,7 +328,8 @@ func New(tb testing.TB, opts Options) *Server {
 		recordData: true,
 		hashData:   true,
 		postFaults: map[string][]postFault{},
-		failPosts:  map[string][]int{},
+		failPosts:  map[string][]postAnswer{},
+		interims:   map[string][]interimFault{},
 	}
 	s.wg.Add(1)
 	go s.acceptLoop()
@@ -485,7 +509,65 @@ func (s *Server) ResetResponse(id string, afterBytes int) {
 // completes with Status = status.
 func (s *Server) FailPost(id string, status int) {
 	s.mu.Lock()
-	s.failPosts[id] = append(s.failPosts[id], status)
+	s.failPosts[id] = append(s.failPosts[id], postAnswer{status: status})
+	s.mu.Unlock()
+}
+
+// SendUnsolicited makes the next successful GET /next follow its answer, on
+// the same (now idle) connection, with a second answer nobody asked for, and
+// then close the connection. One-shot.
+func (s *Server) SendUnsolicited() {
+	s.mu.Lock()
+	s.unsolicited++
+	s.mu.Unlock()
+}
+
+// RedirectNext makes the next GET /next answer status (a 3xx) with the
+// given Location and close the connection; no event is handed out. A
+// runtime must not follow it. One-shot; queued with FailNext and DropNext.
+func (s *Server) RedirectNext(status int, location string) {
+	s.mu.Lock()
+	s.nextFaults = append(s.nextFaults, nextFault{status: status, location: location})
+	s.mu.Unlock()
+}
+
+// RedirectPost makes the next /response or /error for id answer status (a
+// 3xx) with the given Location, after its body was read and recorded. The
+// invocation completes with Status = status. A runtime must not follow it.
+func (s *Server) RedirectPost(id string, status int, location string) {
+	s.mu.Lock()
+	s.failPosts[id] = append(s.failPosts[id], postAnswer{status: status, location: location})
+	s.mu.Unlock()
+}
+
+// HoldPost makes the next /response or /error for id read and record its
+// body, and then never answer: the connection stays open until the client
+// closes it or the server closes. The invocation completes with Status 0
+// once the body is read.
+func (s *Server) HoldPost(id string) {
+	s.mu.Lock()
+	s.failPosts[id] = append(s.failPosts[id], postAnswer{hold: true})
+	s.mu.Unlock()
+}
+
+// StallResponse makes the next /response for id stop reading once
+// afterBytes body bytes have been read, and keep the connection open
+// without reading or answering until the server closes: a peer that stops
+// reading. The invocation completes with Status 0 and Truncated = true as
+// soon as the reading stops.
+func (s *Server) StallResponse(id string, afterBytes int) {
+	s.mu.Lock()
+	s.postFaults[id] = append(s.postFaults[id], postFault{kind: faultStall, afterBytes: int64(afterBytes)})
+	s.mu.Unlock()
+}
+
+// SendInterim makes the next /response for id get the given interim (1xx)
+// answers, each a bare status line and an empty header section, before its
+// final answer: right after the request head when beforeBody is set (while
+// the runtime is still streaming), else after the whole body.
+func (s *Server) SendInterim(id string, beforeBody bool, statuses ...int) {
+	s.mu.Lock()
+	s.interims[id] = append(s.interims[id], interimFault{statuses: statuses, beforeBody: beforeBody})
 	s.mu.Unlock()
 }
 

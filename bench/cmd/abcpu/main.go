@@ -1,0 +1,176 @@
+// Command abcpu compares the per-invocation CPU of two bootstrap binaries,
+// alternating them over rounds on a shared machine: each runs N trivial
+// invocations (handler `true`) against its own internal/runtimeapitest
+// server, and the figure is the bootstrap process's user+system time
+// (/proc/<pid>/stat, all threads; the handler is a child and not counted)
+// over the batch, divided by N. It prints each round and the medians.
+//
+//	go run ./cmd/abcpu -n 2000 -rounds 5 OLD NEW
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/streamstrap/streamstrap/internal/bootstraptest"
+	"github.com/streamstrap/streamstrap/internal/runtimeapitest"
+)
+
+func main() {
+	n := flag.Int("n", 2000, "trivial invocations per binary and round")
+	rounds := flag.Int("rounds", 5, "rounds; the binaries alternate within each")
+	flag.Parse()
+	bins := flag.Args()
+	if len(bins) == 0 {
+		fmt.Fprintln(os.Stderr, "usage: abcpu [-n N] [-rounds R] BOOTSTRAP...")
+		os.Exit(2)
+	}
+	per := make([][]time.Duration, len(bins))
+	for r := 0; r < *rounds; r++ {
+		for i, bin := range bins {
+			// Alternate the order, so neither always runs first.
+			if r%2 == 1 {
+				i = len(bins) - 1 - i
+				bin = bins[i]
+			}
+			d, err := measure(bin, *n)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "abcpu:", bin+":", err)
+				os.Exit(1)
+			}
+			per[i] = append(per[i], d)
+			fmt.Printf("round %d  %-40s %8.1f µs/invocation\n", r+1, bin, float64(d)/float64(time.Microsecond))
+		}
+	}
+	for i, bin := range bins {
+		slices.Sort(per[i])
+		fmt.Printf("median   %-40s %8.1f µs/invocation (%d rounds of %d)\n", bin,
+			float64(per[i][len(per[i])/2])/float64(time.Microsecond), *rounds, *n)
+	}
+}
+
+// measure runs n trivial invocations through bin and returns its CPU per
+// invocation, after a warm-up of 20.
+func measure(bin string, n int) (d time.Duration, err error) {
+	sc := &scope{}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+		sc.close()
+	}()
+	srv := runtimeapitest.New(sc, runtimeapitest.Options{})
+	p := bootstraptest.Start(sc, bin, bootstraptest.Options{RuntimeAPI: srv.Addr(), Args: []string{"--", "true"}})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	next := 1
+	run := func() error {
+		inv, err := srv.Invoke(ctx, runtimeapitest.Event{Payload: []byte(`{}`)})
+		if err != nil {
+			return err
+		}
+		if inv.Outcome != "response" || inv.Status != http.StatusAccepted {
+			return fmt.Errorf("outcome %q status %d; stderr:\n%s", inv.Outcome, inv.Status, p.Stderr())
+		}
+		next++
+		return srv.WaitNextCalls(ctx, next)
+	}
+	if err := srv.WaitNextCalls(ctx, 1); err != nil {
+		return 0, err
+	}
+	for i := 0; i < 20; i++ {
+		if err := run(); err != nil {
+			return 0, err
+		}
+	}
+	before, err := cpuOf(p.Pid())
+	if err != nil {
+		return 0, err
+	}
+	if out := os.Getenv("ABCPU_PERF"); out != "" {
+		// perf record of the bootstrap (not its handlers) over the batch.
+		rec := exec.Command("perf", "record", "-q", "-e", "cpu-clock", "-F", "4000", "-g", "--no-inherit",
+			"-p", strconv.Itoa(p.Pid()), "-o", out)
+		rec.Stderr = os.Stderr
+		if err := rec.Start(); err != nil {
+			return 0, err
+		}
+		time.Sleep(300 * time.Millisecond) // perf attaches
+		defer func() { _ = rec.Process.Signal(os.Interrupt); _ = rec.Wait() }()
+	}
+	for i := 0; i < n; i++ {
+		if err := run(); err != nil {
+			return 0, err
+		}
+	}
+	after, err := cpuOf(p.Pid())
+	if err != nil {
+		return 0, err
+	}
+	bootstraptest.KillMarked(p.Marker)
+	return (after - before) / time.Duration(n), nil
+}
+
+// cpuOf is utime+stime of pid, in clock ticks of 10 ms.
+func cpuOf(pid int) (time.Duration, error) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	u, err1 := strconv.ParseInt(f[11], 10, 64)
+	s, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: %q", pid, stat)
+	}
+	return time.Duration(u+s) * 10 * time.Millisecond, nil
+}
+
+// scope is the testing.TB runtimeapitest and bootstraptest need, outside a
+// test: cleanups run at close, a fatal error panics.
+type scope struct {
+	testing.TB
+	mu       sync.Mutex
+	cleanups []func()
+}
+
+func (s *scope) Helper() {}
+func (s *scope) Cleanup(f func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cleanups = append(s.cleanups, f)
+}
+func (s *scope) Errorf(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
+func (s *scope) Fatalf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }
+func (s *scope) Fatal(args ...any)                 { panic(fmt.Sprint(args...)) }
+func (s *scope) Failed() bool                      { return false }
+func (s *scope) Logf(format string, args ...any)   { fmt.Fprintf(os.Stderr, format+"\n", args...) }
+func (s *scope) Name() string                      { return "abcpu" }
+func (s *scope) TempDir() string {
+	d, err := os.MkdirTemp("", "abcpu-")
+	if err != nil {
+		panic(err)
+	}
+	s.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
+func (s *scope) close() {
+	s.mu.Lock()
+	cs := s.cleanups
+	s.cleanups = nil
+	s.mu.Unlock()
+	for i := len(cs) - 1; i >= 0; i-- {
+		cs[i]()
+	}
+}
