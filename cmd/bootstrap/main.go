@@ -44,6 +44,8 @@ type options struct {
 	concurrency    int
 	mode           string
 	preflight      bool
+	// prespawn starts each handler before its event (loop.Config.Prespawn).
+	prespawn bool
 	// maxResponseBytes caps a response body; 0 turns the cap off.
 	maxResponseBytes int64
 	// peerTimeout bounds the waits a stopped Runtime API can cause.
@@ -173,6 +175,9 @@ func addRuntimeFlags(fs *pflag.FlagSet, opts *options) {
 	fs.BoolVar(&opts.preflight, "preflight", true,
 		"check at start that the handler can run here (a #! line with CRLF or a missing interpreter,\n"+
 			"a binary for another architecture or libc) and report an init error that says why")
+	fs.BoolVar(&opts.prespawn, "prespawn", false,
+		"start the next invocation's handler as soon as a response is finished, so its start-up (an interpreter,\n"+
+			"imports) is done when the event comes; the handler reads its context on $STREAMSTRAP_CONTEXT_FD (not with --mode cgi)")
 	fs.StringVar(&opts.splice, "splice", "auto",
 		"move the response body from the handler's stdout to the Runtime API with splice(2), in the kernel:\n"+
 			"on, off, or auto (on where it was measured to cost less CPU than copying: so far nowhere, see BENCHMARKS.md)")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"reflect"
 	"syscall"
 	"time"
 
@@ -114,6 +115,17 @@ func runServe(ctx context.Context, opts options, so serveOptions, args []string)
 
 // peakRSS is the handler's peak resident set in bytes, 0 if unknown.
 //
-// TODO(serve2): return res.PeakRSS once branch spawn (which adds it to
-// invoke.Result) is on main; until then REPORT shows 0 MB.
-func peakRSS(res invoke.Result) int64 { return 0 }
+// TODO(serve2): this is res.PeakRSS, which branch spawn adds to
+// invoke.Result (wait4's ru_maxrss). Until spawn is on main the field does
+// not exist, so it is read by name and the REPORT shows 0 MB; once it is,
+// replace the body with `return res.PeakRSS` and drop int64Field.
+func peakRSS(res invoke.Result) int64 { return int64Field(res, "PeakRSS") }
+
+// int64Field returns the integer field name of struct v, or 0 if v has none.
+func int64Field(v any, name string) int64 {
+	f := reflect.ValueOf(v).FieldByName(name)
+	if !f.IsValid() || !f.CanInt() {
+		return 0
+	}
+	return f.Int()
+}

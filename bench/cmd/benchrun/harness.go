@@ -96,7 +96,7 @@ func newHarness(b binaries, dir string) (*harness, error) {
 	}
 	h.contenders = []*contender{
 		{name: "streamstrap", bin: b.streamstrap, flags: []string{"--"}},
-		{name: spliceOnName, bin: b.streamstrap, flags: []string{"--splice=on", "--"}},
+		{name: spliceOnName, bin: b.streamstrap, flags: []string{"--splice=on", "--max-response-bytes=0", "--"}},
 		{name: spliceOffName, bin: b.streamstrap, flags: []string{"--splice=off", "--"}},
 		{name: refName, bin: b.awslambdago},
 		{name: bashName, bin: b.bashcurl, script: true, divide: 5},
