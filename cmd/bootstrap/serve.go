@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"reflect"
 	"syscall"
 	"time"
 
@@ -101,7 +100,7 @@ func runServe(ctx context.Context, opts options, so serveOptions, args []string)
 			api.HandlerLine(requestID, line) // for X-Amz-Log-Result
 		}
 		lc.HandlerExited = func(requestID string, res invoke.Result) {
-			api.HandlerExited(requestID, peakRSS(res)) // REPORT's Max Memory Used
+			api.HandlerExited(requestID, res.PeakRSS) // REPORT's Max Memory Used
 		}
 		return loop.RunN(ctx, lc, so.concurrency)
 	}
@@ -111,21 +110,4 @@ func runServe(ctx context.Context, opts options, so serveOptions, args []string)
 		return &exitError{code: 1, err: err}
 	}
 	return nil
-}
-
-// peakRSS is the handler's peak resident set in bytes, 0 if unknown.
-//
-// TODO(serve2): this is res.PeakRSS, which branch spawn adds to
-// invoke.Result (wait4's ru_maxrss). Until spawn is on main the field does
-// not exist, so it is read by name and the REPORT shows 0 MB; once it is,
-// replace the body with `return res.PeakRSS` and drop int64Field.
-func peakRSS(res invoke.Result) int64 { return int64Field(res, "PeakRSS") }
-
-// int64Field returns the integer field name of struct v, or 0 if v has none.
-func int64Field(v any, name string) int64 {
-	f := reflect.ValueOf(v).FieldByName(name)
-	if !f.IsValid() || !f.CanInt() {
-		return 0
-	}
-	return f.Int()
 }
