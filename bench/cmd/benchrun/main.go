@@ -92,11 +92,29 @@ func run(ctx context.Context, cfg config, out string, args []string) error {
 	if out == "" {
 		return nil
 	}
-	if err := os.WriteFile(out, []byte(md), 0o644); err != nil {
+	if err := os.WriteFile(out, append([]byte(md), keptPart(out)...), 0o644); err != nil {
 		return err
 	}
 	png := strings.TrimSuffix(out, filepath.Ext(out)) + ".png"
 	return writePlot(png, rep)
+}
+
+// keptMarker starts the part of the report that is written by hand (other
+// measurements, with their own commands); a new run keeps it.
+const keptMarker = "<!-- benchrun keeps what follows: hand-written sections -->"
+
+// keptPart returns the hand-written tail of the report at path, from
+// keptMarker on, or nothing.
+func keptPart(path string) []byte {
+	old, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	i := strings.Index(string(old), keptMarker)
+	if i < 0 {
+		return nil
+	}
+	return append([]byte("\n"), old[i:]...)
 }
 
 // binaries are the programs a run builds.
