@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
+	"github.com/streamstrap/streamstrap/internal/chunked"
 	"github.com/streamstrap/streamstrap/internal/localapi"
 	"github.com/streamstrap/streamstrap/internal/loop"
 	"github.com/streamstrap/streamstrap/internal/runtimeapi"
@@ -78,9 +79,13 @@ func runLocal(ctx context.Context, opts options, l localapi.Local, args []string
 	if err != nil {
 		return err
 	}
+	splice, err := chunked.ParseSpliceMode(opts.splice)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	l.UserAgent, l.PeerTimeout, l.Stdout, l.Stderr = userAgent(), opts.peerTimeout, os.Stdout, os.Stderr
+	l.UserAgent, l.PeerTimeout, l.Splice, l.Stdout, l.Stderr = userAgent(), opts.peerTimeout, splice, os.Stdout, os.Stderr
 	l.Runtime = func(ctx context.Context, client *runtimeapi.Client) error {
 		cfg.API = client
 		return loop.RunN(ctx, cfg, 1)

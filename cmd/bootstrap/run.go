@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/streamstrap/streamstrap/internal/chunked"
 	"github.com/streamstrap/streamstrap/internal/handler"
 	"github.com/streamstrap/streamstrap/internal/invoke"
 	"github.com/streamstrap/streamstrap/internal/logging"
@@ -43,6 +44,10 @@ func runRuntime(ctx context.Context, opts options, args []string) error {
 	// response received on idle HTTP channel"): keep them in the format.
 	defer zap.RedirectStdLog(log)()
 
+	splice, err := chunked.ParseSpliceMode(opts.splice)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
 	cmd, fe := findHandler(args, opts)
 	cfg, err := loopConfig(opts, cmd, sink, log)
 	if err != nil {
@@ -51,7 +56,7 @@ func runRuntime(ctx context.Context, opts options, args []string) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	rt := loop.Runtime{Addr: os.Getenv("AWS_LAMBDA_RUNTIME_API"), UserAgent: userAgent(), Loops: concurrency,
-		PeerTimeout: opts.peerTimeout, GracefulShutdown: opts.gracefulShutdown, HandlerErr: fe, Config: cfg}
+		PeerTimeout: opts.peerTimeout, GracefulShutdown: opts.gracefulShutdown, HandlerErr: fe, Splice: splice, Config: cfg}
 	if err := rt.Run(ctx); err != nil {
 		return &exitError{code: 1}
 	}

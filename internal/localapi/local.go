@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/streamstrap/streamstrap/internal/chunked"
 	"github.com/streamstrap/streamstrap/internal/runtimeapi"
 )
 
@@ -27,6 +28,9 @@ type Local struct {
 	UserAgent string
 	// PeerTimeout is the client's peer timeout; zero means its default.
 	PeerTimeout time.Duration
+	// Splice is the client's splice mode (runtimeapi.Client.SetSplice);
+	// zero is off.
+	Splice chunked.SpliceMode
 	// Stdout receives the response body; Stderr the prelude, the summary
 	// and the error. Neither may be nil.
 	Stdout, Stderr io.Writer
@@ -49,6 +53,7 @@ func (l Local) Run(ctx context.Context) error {
 	defer srv.Close()
 	client := runtimeapi.NewClient(srv.Addr(), l.UserAgent, 1)
 	client.SetPeerTimeout(l.PeerTimeout)
+	client.SetSplice(l.Splice)
 	defer client.CloseIdle()
 	inv := Invocation{Payload: l.Event, Timeout: l.Timeout, Body: l.Stdout,
 		OnPrelude: func(p json.RawMessage) {

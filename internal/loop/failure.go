@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"syscall"
 
 	"go.uber.org/zap"
 
@@ -70,6 +71,17 @@ func (c *capReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n -= int64(n)
 	return n, err
+}
+
+// SyscallConn hands a zero-copy writer (chunked's splice) the handler's
+// pipe when no cap applies (--max-response-bytes=0); under a cap the body
+// must go through Read, which counts it.
+func (c *capReader) SyscallConn() (syscall.RawConn, error) {
+	sc, ok := c.r.(syscall.Conn)
+	if c.n >= 0 || !ok {
+		return nil, errUncappable
+	}
+	return sc.SyscallConn()
 }
 
 func (c *capReader) tooLarge() error {

@@ -333,6 +333,9 @@ func (l *Loop) Invoke(ctx context.Context, inv *runtimeapi.Invocation) error {
 	return l.checkStatus(log, inv, answer, res, sent)
 }
 
+// errUncappable says a capped reader's descriptor is not handed out.
+var errUncappable = errors.New("loop: a capped response is read through Read")
+
 // Per-invocation environment variables of the handler contract.
 const (
 	envRequestID       = "AWS_LAMBDA_REQUEST_ID"

@@ -7,6 +7,8 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/streamstrap/streamstrap/internal/chunked"
+
 	"github.com/streamstrap/streamstrap/internal/runtimeapi"
 )
 
@@ -24,6 +26,9 @@ type Runtime struct {
 	// PeerTimeout is runtimeapi.Client's peer timeout; zero means its
 	// default.
 	PeerTimeout time.Duration
+	// Splice is the client's splice mode (runtimeapi.Client.SetSplice);
+	// zero is off.
+	Splice chunked.SpliceMode
 	// GracefulShutdown registers the no-op extension that makes Lambda
 	// send SIGTERM at shutdown.
 	GracefulShutdown bool
@@ -50,6 +55,7 @@ func (r Runtime) Run(ctx context.Context) error {
 	loops := max(r.Loops, 1)
 	client := runtimeapi.NewClient(r.Addr, r.UserAgent, loops)
 	client.SetPeerTimeout(r.PeerTimeout)
+	client.SetSplice(r.Splice)
 	defer client.CloseIdle()
 	if fe := r.HandlerErr; fe != nil {
 		log.Error("cannot start the handler", zap.String("errorType", fe.Type), zap.String("error", fe.Message))
