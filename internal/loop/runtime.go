@@ -3,6 +3,7 @@ package loop
 import (
 	"context"
 	"errors"
+	"runtime"
 	"time"
 
 	"go.uber.org/zap"
@@ -78,7 +79,7 @@ func (r Runtime) Run(ctx context.Context) error {
 			defer ext.Close()
 		}
 	}
-	log.Debug("runtime started", zap.String("handler", cfg.Command.Path), zap.Strings("args", cfg.Command.Args), zap.Int("loops", loops),
+	log.Debug("runtime started", zap.String("handler", cfg.Command.Path), zap.Strings("args", cfg.Command.Args), zap.Int("loops", loops), zap.Int("gomaxprocs", runtime.GOMAXPROCS(0)),
 		zap.Duration("deadlineMargin", cfg.DeadlineMargin))
 	if err := RunN(ctx, cfg, loops); err != nil {
 		log.Error("exiting: the Runtime API failed", zap.Error(err))
