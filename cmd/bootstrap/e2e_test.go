@@ -532,19 +532,20 @@ func TestSIGTERMFinishesTheInvocationAndExits(t *testing.T) {
 		t.Run(fmt.Sprintf("graceful-shutdown=%v", graceful), func(t *testing.T) {
 			srv, p := start(t, runtimeapitest.Options{}, nil, fmt.Sprintf("--graceful-shutdown=%v", graceful), "--", "./behave.sh")
 			id := srv.Enqueue(runtimeapitest.Event{Payload: []byte("trap-term")})
-			// Wait until the handler has written its first line.
-			if !bootstraptest.WaitFor(10*time.Second, func() bool { return len(p.Marked()) > 0 }) {
+			// The handler runs its `sleep 30` once its trap is set and its
+			// first line written.
+			if !bootstraptest.WaitFor(30*time.Second, func() bool { return p.Runs("sleep", "30") }) {
 				t.Fatal("handler did not start")
 			}
-			time.Sleep(200 * time.Millisecond)
 			if err := p.Signal(syscall.SIGTERM); err != nil {
 				t.Fatal(err)
 			}
-			code, ok := p.Wait(5 * time.Second)
+			// The handler sleeps 30s: 10s catches waiting for it.
+			code, ok := p.Wait(10 * time.Second)
 			if !ok || code != 0 {
 				t.Fatalf("bootstrap exit %d (exited %v), want a prompt 0", code, ok)
 			}
-			inv, err := srv.Wait(ctx(t, 5*time.Second), id)
+			inv, err := srv.Wait(ctx(t, 10*time.Second), id)
 			if err != nil {
 				t.Fatal(err)
 			}
