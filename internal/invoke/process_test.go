@@ -117,6 +117,12 @@ func firstInt(t *testing.T, out []byte) int {
 	return 0
 }
 
+// awaitFile is shell that waits, bounded at a few seconds, for the file
+// named by its argument in the working directory: a readiness signal from
+// another process (an escapee that has left the group, or the test) that
+// needs no guessed sleep.
+const awaitFile = `await() { i=0; while [ ! -e "$1" ] && [ $i -lt 2000 ]; do sleep 0.01; i=$((i+1)); done; }`
+
 func TestEchoStdin(t *testing.T) {
 	out, r := run(t, "cat", Options{Stdin: []byte(`{"hello":"world"}`)})
 	if string(out) != `{"hello":"world"}` {
@@ -156,7 +162,10 @@ func TestBinaryRoundTrip(t *testing.T) {
 }
 
 func TestIncrementalOutput(t *testing.T) {
-	p := start(t, script(t, "echo first; sleep 1; echo second"), Options{})
+	// The handler writes its second line only once the test, having read
+	// the first, creates "go": the first cannot have waited for the exit.
+	cmd := script(t, awaitFile+"; echo first; await go; echo second")
+	p := start(t, cmd, Options{})
 	defer p.Wait()
 	buf := make([]byte, 64)
 	n, err := p.Stdout().Read(buf)
@@ -167,6 +176,9 @@ func TestIncrementalOutput(t *testing.T) {
 	case <-p.exited:
 		t.Fatal("the first line was only readable after the handler exited")
 	default:
+	}
+	if err := os.WriteFile(filepath.Join(cmd.Dir, "go"), nil, 0o644); err != nil {
+		t.Fatal(err)
 	}
 	rest, err := io.ReadAll(p.Stdout())
 	if err != nil || string(rest) != "second\n" {
@@ -239,8 +251,10 @@ func TestNilEnvIsEmpty(t *testing.T) {
 }
 
 func TestDeadline(t *testing.T) {
+	// The deadline leaves the shell ample time to write its line, even on a
+	// loaded machine; what is checked is relative to when it started.
 	cmd := script(t, "echo started; sleep 30")
-	deadline := time.Now().Add(300 * time.Millisecond)
+	deadline := time.Now().Add(2 * time.Second)
 	p := start(t, cmd, Options{Deadline: deadline})
 	out, _ := io.ReadAll(p.Stdout())
 	r := p.Wait()
@@ -250,13 +264,13 @@ func TestDeadline(t *testing.T) {
 	if !r.TimedOut || r.Signal != syscall.SIGTERM || r.ExitCode != -1 || r.Success() || r.Stopped != nil {
 		t.Fatalf("result %+v, want timed out by SIGTERM", r)
 	}
-	if r.Duration < 250*time.Millisecond || r.Duration > 5*time.Second {
-		t.Fatalf("Duration %v, want about 300ms", r.Duration)
+	// Signalled at the deadline, not before; 30s would be the sleep.
+	if exitAt := r.Started.Add(r.Duration); exitAt.Before(deadline) || r.Duration > 20*time.Second {
+		t.Fatalf("exited %v after the deadline (Duration %v)", exitAt.Sub(deadline), r.Duration)
 	}
-	msg := r.Message()
-	d, err := time.ParseDuration(strings.TrimPrefix(msg, "timed out after "))
-	if !strings.HasPrefix(msg, "timed out after ") || err != nil || d < 250*time.Millisecond || d > 300*time.Millisecond || d != d.Round(time.Millisecond) {
-		t.Fatalf("Message() = %q, want about \"timed out after 300ms\"", msg)
+	want := "timed out after " + deadline.Sub(r.Started).Round(time.Millisecond).String()
+	if msg := r.Message(); msg != want {
+		t.Fatalf("Message() = %q, want %q (Started to the deadline)", msg, want)
 	}
 }
 
@@ -282,7 +296,8 @@ func TestSIGTERMIgnoredGetsSIGKILL(t *testing.T) {
 		t.Run(fmt.Sprintf("deadline=%v", viaDeadline), func(t *testing.T) {
 			opts := Options{KillGrace: 200 * time.Millisecond}
 			if viaDeadline {
-				opts.Deadline = time.Now().Add(500 * time.Millisecond)
+				// Ample time to set the trap first, even under load.
+				opts.Deadline = time.Now().Add(2 * time.Second)
 			}
 			p := start(t, script(t, body), opts)
 			rd := bufio.NewReader(p.Stdout())
@@ -406,7 +421,7 @@ func TestOrphanHoldingStdout(t *testing.T) {
 // test ends.
 func runEscapee(t *testing.T, opts Options) (Result, int) {
 	t.Helper()
-	p := start(t, script(t, `setsid sh -c 'echo $$; exec sleep 30' & sleep 0.2; echo hi; exit 0`), opts)
+	p := start(t, script(t, awaitFile+`; setsid sh -c 'echo $$; : >left; exec sleep 30' & await left; echo hi; exit 0`), opts)
 	out, err := io.ReadAll(p.Stdout())
 	r := p.Wait()
 	if err != nil || !slices.Contains(lines(out), "hi") {
@@ -445,7 +460,7 @@ func TestDrainDeliversBufferedOutput(t *testing.T) {
 	// and exits. The caller only starts reading after the drain deadline
 	// has passed: everything written before the exit must still arrive.
 	pids := make(chan int, 1)
-	p := start(t, script(t, `setsid sh -c 'echo $$ >&2; exec sleep 30' & sleep 0.1; head -c 60000 /dev/zero | tr '\0' x; exit 0`), Options{
+	p := start(t, script(t, awaitFile+`; setsid sh -c 'echo $$ >&2; : >left; exec sleep 30' & await left; head -c 60000 /dev/zero | tr '\0' x; exit 0`), Options{
 		DrainTimeout: 20 * time.Millisecond,
 		Stderr: func(line []byte) {
 			if n, err := strconv.Atoi(string(line)); err == nil {
@@ -490,10 +505,11 @@ func TestStdinHeldByEscapee(t *testing.T) {
 	// The escapee keeps stdin open and never reads it, so the writer
 	// blocks on a full pipe forever unless Wait closes the write end.
 	// (A background job's stdin is /dev/null unless redirected, hence fd 3.)
-	body := `exec 3<&0
-setsid sh -c 'echo $$; exec sleep 30 >/dev/null 2>&1' <&3 3<&- &
+	body := awaitFile + `
+exec 3<&0
+setsid sh -c 'echo $$; : >left; exec sleep 30 >/dev/null 2>&1' <&3 3<&- &
 exec 3<&-
-sleep 0.1
+await left
 exit 0`
 	p := start(t, script(t, body), Options{Stdin: bytes.Repeat([]byte("e"), 6<<20)})
 	out, _ := io.ReadAll(p.Stdout())
