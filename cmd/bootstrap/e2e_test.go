@@ -569,6 +569,33 @@ func TestSIGTERMFinishesTheInvocationAndExits(t *testing.T) {
 	}
 }
 
+// TestSIGTERMWhileIdleSaysSoAndExits: an idle bootstrap (in /next) that
+// gets SIGTERM exits 0 at once, and the log line that says why is written
+// before it exits, however quickly it gets there.
+func TestSIGTERMWhileIdleSaysSoAndExits(t *testing.T) {
+	for _, graceful := range []bool{false, true} {
+		t.Run(fmt.Sprintf("graceful-shutdown=%v", graceful), func(t *testing.T) {
+			srv, p := start(t, runtimeapitest.Options{}, nil, fmt.Sprintf("--graceful-shutdown=%v", graceful), "--", "./behave.sh")
+			wantSuccess(t, call(t, srv, "hello"), "hello\n")
+			if err := srv.WaitNextCalls(ctx(t, 30*time.Second), 2); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			code, ok := p.Wait(10 * time.Second)
+			if !ok || code != 0 {
+				t.Fatalf("bootstrap exit %d (exited %v), want 0", code, ok)
+			}
+			// The process has exited: everything it wrote is in the pipe,
+			// which reaches Stderr once Wait has returned.
+			if !strings.Contains(p.Stderr(), "terminated signal received") {
+				t.Errorf("stderr lacks the shutdown line:\n%s", p.Stderr())
+			}
+		})
+	}
+}
+
 func TestHundredInvocationsLeakNothing(t *testing.T) {
 	srv, p := start(t, runtimeapitest.Options{}, nil)
 	actions := []string{"hello", "orphan", "exit-after", "exit-before"}
