@@ -14,6 +14,8 @@ import (
 type example struct {
 	dir, handler, event string
 	http                bool
+	// prespawn runs it through the bootstrap with STREAMSTRAP_PRESPAWN=1.
+	prespawn bool
 	// minSpread is how long, at least, the output takes to arrive from the
 	// first piece to the last: it shows the output streams as it is written.
 	minSpreadMS int
@@ -21,6 +23,12 @@ type example struct {
 }
 
 var examples = []example{
+	{dir: "shell", handler: "context.sh", event: "context.event.json", minSpreadMS: 400, check: checkContext},
+	{dir: "shell", handler: "context.sh", event: "context.event.json", minSpreadMS: 400, check: checkContext, prespawn: true},
+	{dir: "python", handler: "context.py", event: "context.event.json", minSpreadMS: 400, check: checkContext},
+	{dir: "python", handler: "context.py", event: "context.event.json", minSpreadMS: 400, check: checkContext, prespawn: true},
+	{dir: "node", handler: "context.mjs", event: "context.event.json", minSpreadMS: 400, check: checkContext},
+	{dir: "node", handler: "context.mjs", event: "context.event.json", minSpreadMS: 400, check: checkContext, prespawn: true},
 	{dir: "shell", handler: "countdown.sh", event: "countdown.event.json", minSpreadMS: 700, check: func(body, id string) error {
 		want := "countdown from 5 for request " + id + "\n5...\n4...\n3...\n2...\n1...\nliftoff!\n"
 		return equal(body, want)
@@ -90,4 +98,13 @@ func contains(body string, parts ...string) error {
 		}
 	}
 	return nil
+}
+
+// checkContext checks the context examples: the request id they read, and
+// the steps they stream.
+func checkContext(body, id string) error {
+	if !strings.HasPrefix(body, "request "+id+"\n") {
+		return fmt.Errorf("the handler did not read its request id %q:\n%s", id, body)
+	}
+	return contains(body, "step 1 of 3\n", "step 3 of 3\n")
 }

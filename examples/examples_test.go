@@ -26,7 +26,11 @@ func TestMain(m *testing.M) { os.Exit(bootstraptest.Main(m, &bootstrapBin)) }
 // =http for the HTTP ones), against the strict test Runtime API.
 func TestExamplesThroughBootstrap(t *testing.T) {
 	for _, ex := range examples {
-		t.Run(ex.handler, func(t *testing.T) {
+		name := ex.handler
+		if ex.prespawn {
+			name += "+prespawn"
+		}
+		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			srv := runtimeapitest.New(t, runtimeapitest.Options{})
 			root, err := filepath.Abs(ex.dir)
@@ -42,6 +46,9 @@ func TestExamplesThroughBootstrap(t *testing.T) {
 			)
 			if ex.http {
 				cmd.Env = append(cmd.Env, "STREAMSTRAP_MODE=http")
+			}
+			if ex.prespawn {
+				cmd.Env = append(cmd.Env, "STREAMSTRAP_PRESPAWN=1")
 			}
 			var logs bytes.Buffer
 			cmd.Stdout = &logs

@@ -44,6 +44,8 @@ type options struct {
 	concurrency    int
 	mode           string
 	preflight      bool
+	// prespawn starts each handler before its event (loop.Config.Prespawn).
+	prespawn bool
 	// maxResponseBytes caps a response body; 0 turns the cap off.
 	maxResponseBytes int64
 	// peerTimeout bounds the waits a stopped Runtime API can cause.
@@ -171,6 +173,9 @@ func addRuntimeFlags(fs *pflag.FlagSet, opts *options) {
 	fs.BoolVar(&opts.preflight, "preflight", true,
 		"check at start that the handler can run here (a #! line with CRLF or a missing interpreter,\n"+
 			"a binary for another architecture or libc) and report an init error that says why")
+	fs.BoolVar(&opts.prespawn, "prespawn", false,
+		"start the next invocation's handler as soon as a response is finished, so its start-up (an interpreter,\n"+
+			"imports) is done when the event comes; the handler reads its context on $STREAMSTRAP_CONTEXT_FD (not with --mode cgi)")
 }
 
 // applyEnv sets every flag not given on the command line from its

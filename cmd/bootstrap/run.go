@@ -124,6 +124,10 @@ func userAgent() string { return "streamstrap/" + version }
 // loopConfig is the one place the flags become a loop.Config, for both the
 // runtime and `bootstrap local`.
 func loopConfig(opts options, api loop.API, cmd invoke.Command, sink *logging.Sink, log *zap.Logger) (loop.Config, error) {
+	if opts.prespawn && opts.mode == "cgi" {
+		return loop.Config{}, errors.New("--prespawn cannot be used with --mode cgi: CGI passes each request in the handler's environment, " +
+			"which is fixed before the request exists; use --mode http or auto, which give the event on stdin")
+	}
 	m, err := mode.New(opts.mode, opts.contentType)
 	if err != nil {
 		return loop.Config{}, fmt.Errorf("--mode: %w", err)
@@ -139,6 +143,7 @@ func loopConfig(opts options, api loop.API, cmd invoke.Command, sink *logging.Si
 		KillGrace:      opts.killGrace,
 		Logger:         log,
 		HandlerLog:     sink.HandlerLine,
+		Prespawn:       opts.prespawn,
 		ResponseLimit:  responseLimit(opts.maxResponseBytes),
 	}, nil
 }

@@ -100,7 +100,7 @@ func runServe(ctx context.Context, opts options, so serveOptions, args []string)
 			api.HandlerLine(requestID, line) // for X-Amz-Log-Result
 		}
 		lc.HandlerExited = func(requestID string, res invoke.Result) {
-			api.HandlerExited(requestID, peakRSS(res)) // REPORT's Max Memory Used
+			api.HandlerExited(requestID, res.PeakRSS) // REPORT's Max Memory Used
 		}
 		return loop.RunN(ctx, lc, so.concurrency)
 	}
@@ -111,9 +111,3 @@ func runServe(ctx context.Context, opts options, so serveOptions, args []string)
 	}
 	return nil
 }
-
-// peakRSS is the handler's peak resident set in bytes, 0 if unknown.
-//
-// TODO(serve2): return res.PeakRSS once branch spawn (which adds it to
-// invoke.Result) is on main; until then REPORT shows 0 MB.
-func peakRSS(res invoke.Result) int64 { return 0 }

@@ -3,14 +3,32 @@ package invoke
 import (
 	"io"
 	"os/exec"
+	"syscall"
 	"testing"
+	"time"
 )
+
+// selfCPU is the user+system CPU this process has used, not counting its
+// children: the parent's share of a spawn.
+func selfCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU reports the parent's CPU per op since before.
+func reportCPU(b *testing.B, before time.Duration) {
+	b.ReportMetric(float64(selfCPU(b)-before)/float64(b.N)/1e3, "parent-cpu-µs/op")
+}
 
 // BenchmarkStartWait measures the fixed cost of one handler run: pipes,
 // fork/exec, the helper goroutines, reaping and cleanup.
 func BenchmarkStartWait(b *testing.B) {
 	cmd := Command{Path: "/bin/true", Dir: b.TempDir()}
 	b.ReportAllocs()
+	cpu := selfCPU(b)
 	for b.Loop() {
 		p, err := Start(cmd, Options{Env: testEnv(), Stdin: []byte(`{"event":1}`)})
 		if err != nil {
@@ -23,12 +41,14 @@ func BenchmarkStartWait(b *testing.B) {
 			b.Fatalf("result %+v", r)
 		}
 	}
+	reportCPU(b, cpu)
 }
 
 // BenchmarkBareExec is the same-run baseline for BenchmarkStartWait: what
 // os/exec alone costs for the same program.
 func BenchmarkBareExec(b *testing.B) {
 	b.ReportAllocs()
+	cpu := selfCPU(b)
 	for b.Loop() {
 		c := exec.Command("/bin/true")
 		c.Env = testEnv()
@@ -36,6 +56,26 @@ func BenchmarkBareExec(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	reportCPU(b, cpu)
+}
+
+// BenchmarkBareForkExec is the floor: syscall.ForkExec and wait4 of the same
+// program, no pipes.
+func BenchmarkBareForkExec(b *testing.B) {
+	b.ReportAllocs()
+	env := testEnv()
+	cpu := selfCPU(b)
+	for b.Loop() {
+		pid, err := syscall.ForkExec("/bin/true", []string{"/bin/true"}, &syscall.ProcAttr{Env: env})
+		if err != nil {
+			b.Fatal(err)
+		}
+		var ws syscall.WaitStatus
+		if _, err := syscall.Wait4(pid, &ws, 0, nil); err != nil || ws.ExitStatus() != 0 {
+			b.Fatal(err, ws)
+		}
+	}
+	reportCPU(b, cpu)
 }
 
 // BenchmarkStdoutThroughput streams 256 MiB of handler output through

@@ -1,11 +1,13 @@
 package invoke
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -21,17 +23,21 @@ const (
 // Options configures one handler run.
 type Options struct {
 	// Env is the handler's whole environment; the caller builds it. Nil
-	// means an empty environment, not the bootstrap's.
+	// means an empty environment, not the bootstrap's. When a name occurs
+	// more than once, the last entry wins, as with os/exec. Start and
+	// Spawn add one entry of their own, MarkerVar.
 	Env []string
 
-	// Stdin is written to the handler's stdin, then stdin is closed. A
-	// handler that never reads it, or reads only part, blocks nothing:
-	// the write happens in its own goroutine and stops when the handler
-	// is gone. The slice must not be modified until Wait returns.
+	// Stdin is written to the handler's stdin by Start, then stdin is
+	// closed. A handler that never reads it, or reads only part, blocks
+	// nothing: the write happens in its own goroutine and stops when the
+	// handler is gone. The slice must not be modified until Wait returns.
+	// Spawn ignores it; Feed takes the input instead.
 	Stdin []byte
 
 	// Deadline, when not zero, is when the whole process group gets
 	// SIGTERM, then SIGKILL after KillGrace; Result.TimedOut reports it.
+	// Spawn ignores it; Feed takes the deadline instead.
 	Deadline time.Time
 
 	// KillGrace is how long a signalled handler has between SIGTERM and
@@ -55,30 +61,68 @@ type Options struct {
 	// group); 50ms when zero or negative.
 	DrainTimeout time.Duration
 
-	// Marker, when not empty, is an entry of Env ("NAME=value") unique to
-	// this run. A process that left the handler's process group (setsid)
-	// cannot be signalled through the group; when the drain timeout shows
-	// one still holds the handler's stdout or stderr, every process whose
-	// environment still carries Marker is killed (Linux; Result.Escaped).
-	Marker string
+	// ExtraPipe, when true, gives the handler one more pipe, open for
+	// reading as descriptor ExtraFD. Feed writes Input.Extra to it and
+	// closes it just before the handler's stdin gets its first byte, so a
+	// handler started before its input existed can read facts about the
+	// run there. False means the handler gets descriptors 0-2 only.
+	ExtraPipe bool
 }
 
-// Process is one running handler, started by Start. Its methods are safe for
-// concurrent use, except that Stdout is read by one goroutine at a time and
-// Wait is called exactly once.
+// ExtraFD is the handler's descriptor of the pipe that Options.ExtraPipe
+// asks for: the first one after stdin, stdout and stderr.
+const ExtraFD = 3
+
+// MarkerVar is the environment variable that Start and Spawn set, in every
+// handler, to a value unique to that process. Every process the handler
+// starts inherits it, even one that leaves the process group (setsid): when
+// the drain timeout shows that one still holds the handler's stdout or
+// stderr, every process whose environment still carries the entry is killed
+// (Linux; Result.Escaped). Unique per process rather than per request, so
+// that two runs can never end each other's processes.
+const MarkerVar = "STREAMSTRAP_PROCESS"
+
+// Input is what Feed gives a spawned handler.
+type Input struct {
+	// Extra is written to the ExtraFD pipe, which is then closed, before
+	// Stdin is written. Ignored without Options.ExtraPipe. A handler that
+	// reads stdin before ExtraFD must be given an Extra that fits the pipe
+	// (64 KiB), or the two wait for each other until the deadline.
+	Extra []byte
+
+	// Stdin is written to the handler's stdin, then stdin is closed; see
+	// Options.Stdin. The slice must not be modified until Wait returns.
+	Stdin []byte
+
+	// Deadline is as Options.Deadline; zero means none. The clock of
+	// Result.Duration and of the timeout message starts at Feed.
+	Deadline time.Time
+}
+
+// Errors of Feed.
+var (
+	ErrFed    = errors.New("feed handler: already fed")
+	ErrWaited = errors.New("feed handler: Wait was called")
+)
+
+// Process is one running handler, started by Start or Spawn. Its methods are
+// safe for concurrent use, except that Stdout is read by one goroutine at a
+// time, Feed is not called concurrently with Wait, and Wait is called exactly
+// once.
 type Process struct {
-	cmd       *exec.Cmd
 	pid       int
+	pidfd     *os.File // a pidfd of the handler (Linux), closed by the waiter; nil if none
+	marker    string   // MarkerVar=value, as in the handler's environment
 	started   time.Time
-	deadline  time.Time
 	killGrace time.Duration
 	drain     time.Duration
 	onStderr  func([]byte)
 	tailMax   int
-	marker    string
 
-	stdin     *os.File   // parent's write end of stdin
-	stdinOnce sync.Once  // closes stdin exactly once: the writer and Wait both try
+	stdin     *os.File  // parent's write end of stdin
+	stdinOnce sync.Once // closes stdin exactly once: the writer and Wait both try
+	extra     *os.File  // parent's write end of the ExtraFD pipe; nil without ExtraPipe
+	extraOnce sync.Once
 	stdout    pipeReader // parent's read end of stdout
 	stderr    pipeReader // parent's read end of stderr
 
@@ -91,6 +135,9 @@ type Process struct {
 	timers sync.WaitGroup
 
 	mu            sync.Mutex
+	fed           time.Time // when Feed ran; zero before
+	waited        bool      // Wait was called: Feed must not start a writer
+	deadline      time.Time
 	hasExited     bool // the leader exited: no more signals, no more timers
 	termSent      bool // SIGTERM was sent by Stop or the deadline
 	timedOut      bool
@@ -99,8 +146,10 @@ type Process struct {
 	killTimer     *time.Timer
 
 	// Written by the waiter goroutine before exited is closed.
-	state    *os.ProcessState
-	duration time.Duration
+	status   syscall.WaitStatus
+	reaped   bool // status and rusage are valid
+	maxRSS   int64
+	exitedAt time.Time
 
 	// Owned by the stderr goroutine until stderrDone is closed.
 	tail     [][]byte
@@ -119,89 +168,110 @@ const stdoutPipeSize = 1 << 20
 var errNoReason = errors.New("no reason given")
 
 // Start starts cmd in its own process group with stdin, stdout and stderr
-// connected to pipes the Process owns, and begins writing opts.Stdin.
+// connected to pipes the Process owns, and begins writing opts.Stdin: it is
+// Spawn followed by Feed of opts.Stdin and opts.Deadline.
 //
 // On Linux the handler also gets SIGKILL if the bootstrap dies. A start
 // failure returns no Process and leaves no fd or goroutine behind.
 func Start(cmd Command, opts Options) (*Process, error) {
+	p, err := Spawn(cmd, opts)
+	if err != nil {
+		return nil, err
+	}
+	_ = p.Feed(Input{Stdin: opts.Stdin, Deadline: opts.Deadline}) // cannot fail on a fresh Process
+	return p, nil
+}
+
+// Spawn starts cmd as Start does but gives it no input yet: the handler runs
+// (an interpreter starts, imports its modules) and blocks reading stdin until
+// Feed. Its stdout is not read before the caller reads it, so what it writes
+// early is kept in the pipe for whoever reads Stdout after Feed. No deadline
+// runs before Feed; Stop and Wait work before Feed too (Wait closes stdin, so
+// the handler reads EOF).
+func Spawn(cmd Command, opts Options) (*Process, error) {
 	if cmd.Path == "" {
 		return nil, errors.New("start handler: empty executable path")
 	}
-	var files []*os.File // every pipe end, closed on failure
+	marker, err := newMarker()
+	if err != nil {
+		return nil, fmt.Errorf("start handler %s: %w", cmd.Path, err)
+	}
+	// fds are every pipe end still to be closed on failure; the child's
+	// ends are closed in any case once it has them.
+	var fds [8]int
+	n := 0
 	closeAll := func() {
-		for _, f := range files {
-			_ = f.Close()
+		for _, fd := range fds[:n] {
+			_ = syscall.Close(fd)
 		}
 	}
-	pipe := func(what string) (r, w *os.File, err error) {
-		r, w, err = os.Pipe()
-		if err != nil {
-			return nil, nil, fmt.Errorf("start handler %s: %s pipe: %w", cmd.Path, what, err)
+	pipes := 3
+	if opts.ExtraPipe {
+		pipes = 4
+	}
+	for i := range pipes {
+		if err := pipeCloexec(fds[n : n+2]); err != nil {
+			closeAll()
+			return nil, fmt.Errorf("start handler %s: %s pipe: %w", cmd.Path, pipeNames[i], os.NewSyscallError("pipe2", err))
 		}
-		files = append(files, r, w)
-		return r, w, nil
+		n += 2
 	}
-	inR, inW, err := pipe("stdin")
-	if err != nil {
-		return nil, err
-	}
-	outR, outW, err := pipe("stdout")
-	if err != nil {
-		closeAll()
-		return nil, err
-	}
-	growPipe(outR, stdoutPipeSize)
-	errR, errW, err := pipe("stderr")
-	if err != nil {
-		closeAll()
-		return nil, err
-	}
+	// fds[0:2] stdin, [2:4] stdout, [4:6] stderr, [6:8] extra, each {read, write}.
+	child := [4]uintptr{uintptr(fds[0]), uintptr(fds[3]), uintptr(fds[5]), uintptr(fds[6])}
+	parent := [4]int{fds[1], fds[2], fds[4], fds[7]}
 
-	env := opts.Env
-	if env == nil {
-		env = []string{} // nil would make exec.Cmd pass the bootstrap's environment
-	}
 	args := make([]string, 0, 1+len(cmd.Args))
 	args = append(append(args, cmd.Path), cmd.Args...)
-	// The child ends are *os.File, so exec.Cmd hands them to the child as
-	// they are and starts no copying goroutines.
-	c := &exec.Cmd{
-		Path:        cmd.Path,
-		Args:        args,
-		Env:         env,
-		Dir:         cmd.Dir,
-		Stdin:       inR,
-		Stdout:      outW,
-		Stderr:      errW,
-		SysProcAttr: sysProcAttr(),
-	}
+	env := make([]string, 0, len(opts.Env)+1)
+	env = append(dedupEnv(env, opts.Env), marker)
 	started := time.Now()
-	if err := c.Start(); err != nil {
+	pidfd := -1
+	pid, err := syscall.ForkExec(cmd.Path, args, &syscall.ProcAttr{
+		Dir:   cmd.Dir,
+		Env:   env,
+		Files: child[:pipes],
+		Sys:   sysProcAttr(&pidfd),
+	})
+	if err != nil {
 		closeAll()
-		return nil, fmt.Errorf("start handler: %w", err)
+		return nil, fmt.Errorf("start handler: %w", &os.PathError{Op: "fork/exec", Path: cmd.Path, Err: err})
 	}
 	// The child has its copies; keeping ours would hold the pipes open
 	// (stdout would never reach EOF, stdin never EPIPE).
-	_ = inR.Close()
-	_ = outW.Close()
-	_ = errW.Close()
+	for _, fd := range child[:pipes] {
+		_ = syscall.Close(int(fd))
+	}
 
 	p := &Process{
-		cmd:        c,
-		pid:        c.Process.Pid,
+		pid:        pid,
+		marker:     marker,
 		started:    started,
-		deadline:   opts.Deadline,
 		killGrace:  opts.KillGrace,
 		drain:      opts.DrainTimeout,
 		onStderr:   opts.Stderr,
 		tailMax:    opts.StderrTail,
-		marker:     opts.Marker,
-		stdin:      inW,
 		stderrDone: make(chan struct{}),
 		exited:     make(chan struct{}),
 	}
-	p.stdout.f = outR
-	p.stderr.f = errR
+	// Non-blocking parent ends are registered with the runtime's poller
+	// by os.NewFile, so reads and writes park goroutines, not threads.
+	for _, fd := range parent[:pipes] {
+		_ = syscall.SetNonblock(fd, true)
+	}
+	if pidfd >= 0 {
+		// Waiting for the exit then parks a goroutine on the poller
+		// instead of holding a thread in waitid, which would make the
+		// runtime hand its P off and wake sysmon on every invocation.
+		_ = syscall.SetNonblock(pidfd, true)
+		p.pidfd = os.NewFile(uintptr(pidfd), "pidfd")
+	}
+	p.stdin = os.NewFile(uintptr(parent[0]), "|0")
+	p.stdout.f = os.NewFile(uintptr(parent[1]), "|1")
+	p.stderr.f = os.NewFile(uintptr(parent[2]), "|2")
+	if opts.ExtraPipe {
+		p.extra = os.NewFile(uintptr(parent[3]), "|3")
+	}
+	growPipe(p.stdout.f, stdoutPipeSize)
 	if p.killGrace <= 0 {
 		p.killGrace = defaultKillGrace
 	}
@@ -214,16 +284,77 @@ func Start(cmd Command, opts Options) (*Process, error) {
 	case p.tailMax < 0:
 		p.tailMax = 0
 	}
-
-	if !p.deadline.IsZero() {
-		// Armed before the waiter starts, so the waiter sees the timer.
-		p.timers.Add(1)
-		p.deadlineTimer = time.AfterFunc(time.Until(p.deadline), p.onDeadline)
-	}
 	go p.wait()
 	go p.readStderr()
-	p.writeStdin(opts.Stdin)
 	return p, nil
+}
+
+// pipeNames name the pipes in Spawn's errors, in the order they are made.
+var pipeNames = [4]string{"stdin", "stdout", "stderr", "extra"}
+
+// newMarker returns a MarkerVar entry with a fresh random value: 128 bits,
+// so that no two processes of any bootstrap on the host share one.
+func newMarker() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("marker: %w", err)
+	}
+	var s [len(MarkerVar) + 1 + 2*len(b)]byte
+	copy(s[:], MarkerVar+"=")
+	hex.Encode(s[len(MarkerVar)+1:], b[:])
+	return string(s[:]), nil
+}
+
+// dedupEnv appends env to dst without duplicate names, the last entry of a
+// name winning, as os/exec does. The common case, no duplicate, costs one
+// pass and no map.
+func dedupEnv(dst, env []string) []string {
+	seen := make(map[string]int, len(env))
+	dup := false
+	for i, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		if _, ok := seen[name]; ok {
+			dup = true
+		}
+		seen[name] = i
+	}
+	if !dup {
+		return append(dst, env...)
+	}
+	for i, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		if seen[name] == i {
+			dst = append(dst, kv)
+		}
+	}
+	return dst
+}
+
+// Feed gives a spawned handler its input: in.Extra to the ExtraFD pipe
+// (which is then closed), in.Stdin to stdin (which is then closed, by a
+// goroutine if it does not fit the pipe at once), and arms in.Deadline. A
+// handler that has already exited is fed nothing and its Result says how it
+// ended. Feed returns ErrFed when the Process was fed before (Start feeds
+// it) and ErrWaited after Wait.
+func (p *Process) Feed(in Input) error {
+	p.mu.Lock()
+	switch {
+	case p.waited:
+		p.mu.Unlock()
+		return ErrWaited
+	case !p.fed.IsZero():
+		p.mu.Unlock()
+		return ErrFed
+	}
+	p.fed = time.Now()
+	p.deadline = in.Deadline
+	if !in.Deadline.IsZero() && !p.hasExited {
+		p.timers.Add(1)
+		p.deadlineTimer = time.AfterFunc(time.Until(in.Deadline), p.onDeadline)
+	}
+	p.mu.Unlock()
+	p.feed(in.Extra, in.Stdin)
+	return nil
 }
 
 // Pid returns the handler's process id, which is also its process group id.
@@ -307,12 +438,15 @@ func (p *Process) wait() {
 	// pid, and with it the process group id, from being reused while the
 	// group is killed. Elsewhere the leader is reaped first.
 	reaped := false
-	if err := waitExitedNoReap(p.pid); err != nil {
-		_ = p.cmd.Wait()
-		reaped = true
+	var ru syscall.Rusage
+	err := waitExitedNoReap(p.pid, p.pidfd)
+	if p.pidfd != nil {
+		_ = p.pidfd.Close()
 	}
-	exitedAt := time.Now()
-	p.duration = exitedAt.Sub(p.started)
+	if err != nil {
+		reaped = p.reap(&ru)
+	}
+	p.exitedAt = time.Now()
 
 	p.mu.Lock()
 	p.hasExited = true
@@ -327,57 +461,101 @@ func (p *Process) wait() {
 	p.mu.Unlock()
 
 	if !reaped {
-		_ = p.cmd.Wait() // the status is in ProcessState; an ExitError says nothing more
+		reaped = p.reap(&ru)
 	}
-	p.state = p.cmd.ProcessState
+	p.reaped = reaped
+	p.maxRSS = maxRSSBytes(&ru)
 
-	drainBy := exitedAt.Add(p.drain)
+	drainBy := p.exitedAt.Add(p.drain)
 	_ = p.stdout.f.SetReadDeadline(drainBy)
 	_ = p.stderr.f.SetReadDeadline(drainBy)
 }
 
-// writeStdin writes data to the handler's stdin and closes it. What fits in
-// the pipe is written right away without blocking, which for the usual small
-// event spares a goroutine; the rest is written by a goroutine.
-func (p *Process) writeStdin(data []byte) {
-	if len(data) > 0 {
-		if rc, err := p.stdin.SyscallConn(); err == nil {
-			var n int
-			_ = rc.Write(func(fd uintptr) bool {
-				for {
-					m, err := syscall.Write(int(fd), data)
-					if err == syscall.EINTR {
-						continue
-					}
-					n = max(m, 0)
-					if err != nil && err != syscall.EAGAIN {
-						n = len(data) // EPIPE: the handler is gone or closed stdin; drop the rest
-					}
-					return true // never wait here; the goroutine does
-				}
-			})
-			data = data[n:]
+// reap collects the exited handler's status and resource usage with wait4;
+// it reports false if that failed (nothing can be said about the ending).
+func (p *Process) reap(ru *syscall.Rusage) bool {
+	for {
+		_, err := syscall.Wait4(p.pid, &p.status, 0, ru)
+		if err != syscall.EINTR {
+			return err == nil
 		}
 	}
-	if len(data) == 0 {
-		p.closeStdin()
-		return
+}
+
+// feed writes extra, closes the extra pipe, writes stdin and closes it.
+// What fits in the pipes is written right away without blocking, which for
+// the usual small event spares a goroutine; the rest is written, in the same
+// order, by a goroutine.
+func (p *Process) feed(extra, stdin []byte) {
+	if p.extra != nil {
+		extra = writeNow(p.extra, extra)
+		if len(extra) == 0 {
+			p.closeExtra()
+		}
+	}
+	if len(extra) == 0 {
+		stdin = writeNow(p.stdin, stdin)
+		if len(stdin) == 0 {
+			p.closeStdin()
+			return
+		}
 	}
 	p.stdinDone = make(chan struct{})
 	go func() {
 		defer close(p.stdinDone)
-		// EPIPE means the handler exited or closed stdin without reading
-		// everything, and ErrClosed that Wait gave up on a reader that was
-		// never coming; neither is the handler's failure to report here.
-		_, _ = p.stdin.Write(data)
+		// EPIPE means the handler exited or closed the pipe without
+		// reading everything, and ErrClosed that Wait gave up on a reader
+		// that was never coming; neither is the handler's failure to
+		// report here.
+		if len(extra) > 0 {
+			_, _ = p.extra.Write(extra)
+			p.closeExtra()
+		}
+		if len(stdin) > 0 {
+			_, _ = p.stdin.Write(stdin)
+		}
 		p.closeStdin()
 	}()
+}
+
+// writeNow writes what of data fits in pipe f without waiting and returns
+// the rest. After EPIPE (the reader is gone) nothing is left to write.
+func writeNow(f *os.File, data []byte) []byte {
+	if len(data) == 0 {
+		return nil
+	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return data
+	}
+	var n int
+	_ = rc.Write(func(fd uintptr) bool {
+		for {
+			m, err := syscall.Write(int(fd), data)
+			if err == syscall.EINTR {
+				continue
+			}
+			n = max(m, 0)
+			if err != nil && err != syscall.EAGAIN {
+				n = len(data) // EPIPE: the handler is gone or closed the pipe; drop the rest
+			}
+			return true // never wait here; the goroutine does
+		}
+	})
+	return data[n:]
 }
 
 // closeStdin closes the write end of stdin once: the handler sees EOF, and a
 // writer blocked on a full pipe returns.
 func (p *Process) closeStdin() {
 	p.stdinOnce.Do(func() { _ = p.stdin.Close() })
+}
+
+// closeExtra closes the write end of the extra pipe once, if there is one.
+func (p *Process) closeExtra() {
+	if p.extra != nil {
+		p.extraOnce.Do(func() { _ = p.extra.Close() })
+	}
 }
 
 // Wait waits for the handler to exit and returns how it ended.
@@ -400,11 +578,21 @@ func (p *Process) Wait() Result {
 
 // finish does the work of Wait.
 func (p *Process) finish() {
+	p.mu.Lock()
+	p.waited = true
+	unfed := p.fed.IsZero()
+	p.mu.Unlock()
+	if unfed {
+		// Nothing is coming: a handler waiting for its input reads EOF.
+		p.closeExtra()
+		p.closeStdin()
+	}
 	// Reading stdout to the end, rather than closing it, lets a handler
 	// whose output nobody wants run to completion instead of dying of
 	// SIGPIPE, and it ends at the drain deadline at the latest.
 	_, _ = io.Copy(io.Discard, &p.stdout)
 	<-p.exited
+	p.closeExtra()
 	p.closeStdin()
 	if p.stdinDone != nil {
 		<-p.stdinDone
@@ -412,31 +600,41 @@ func (p *Process) finish() {
 	<-p.stderrDone
 	p.timers.Wait()
 	escaped := 0
-	if p.marker != "" && (p.stdout.drained() || p.stderr.drained()) {
+	if p.stdout.drained() || p.stderr.drained() {
 		escaped = killMarked(p.marker)
 	}
 	_ = p.stdout.f.Close()
 	_ = p.stderr.f.Close()
 
 	p.mu.Lock()
+	from := p.fed
+	if from.IsZero() || p.exitedAt.Before(from) {
+		// Never fed, or exited before its input (a crash at start-up,
+		// or a handler that reads nothing): its whole life counts.
+		from = p.started
+	}
 	r := Result{
 		ExitCode:   -1,
 		TimedOut:   p.timedOut,
 		Stopped:    p.stopped,
 		Started:    p.started,
-		Duration:   p.duration,
+		Fed:        p.fed,
+		Duration:   p.exitedAt.Sub(from),
+		PeakRSS:    p.maxRSS,
 		StderrTail: p.tailLines(),
 		Escaped:    escaped,
 	}
-	p.mu.Unlock()
-	if p.state != nil {
-		r.ExitCode = p.state.ExitCode()
-		if ws, ok := p.state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			r.Signal = ws.Signal()
-		}
-	}
 	if r.TimedOut {
-		r.timeout = max(p.deadline.Sub(p.started), 0) // a deadline already past at Start
+		r.timeout = max(p.deadline.Sub(from), 0) // a deadline already past at Feed
+	}
+	p.mu.Unlock()
+	if p.reaped {
+		switch {
+		case p.status.Exited():
+			r.ExitCode = p.status.ExitStatus()
+		case p.status.Signaled():
+			r.Signal = p.status.Signal()
+		}
 	}
 	p.result = r
 }

@@ -11,23 +11,60 @@ import (
 )
 
 // sysProcAttr puts the handler in its own process group, so that signals can
-// reach everything it spawned, and asks the kernel to SIGKILL it if the
-// bootstrap dies, so that a crashing runtime does not leave handlers behind.
+// reach everything it spawned, asks the kernel to SIGKILL it if the bootstrap
+// dies, so that a crashing runtime does not leave handlers behind, and asks
+// for a pidfd in *pidfd (CLONE_PIDFD), left -1 by kernels without one.
 //
 // Pdeathsig is tied to the OS thread that forked the child, not to the
 // process: it also fires if that thread exits. The Go runtime only ends
 // threads whose goroutine exits while locked to them (runtime.LockOSThread),
-// which Start never does, so in practice it fires when the bootstrap dies.
-func sysProcAttr() *syscall.SysProcAttr {
-	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+// which Spawn never does, so in practice it fires when the bootstrap dies.
+func sysProcAttr(pidfd *int) *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, PidFD: pidfd}
 }
+
+// waitid's idtype values and the offset of si_pid in siginfo_t.
+const (
+	pPID        = 1 // P_PID
+	pPIDFD      = 3 // P_PIDFD
+	siPIDOffset = 16
+)
 
 // waitExitedNoReap blocks until process pid has exited but leaves it a
 // zombie. While the zombie exists its pid, and so the process group id, cannot
 // be reused, which makes it safe to signal -pid for the rest of the group.
-func waitExitedNoReap(pid int) error {
-	const pPID = 1     // P_PID
-	var info [128]byte // siginfo_t; only needed as a place for the kernel to write
+//
+// With a pidfd (non-blocking, on the runtime's poller) the wait parks the
+// goroutine until the pidfd turns readable at the exit; without one, a
+// thread blocks in waitid.
+func waitExitedNoReap(pid int, pidfd *os.File) error {
+	var info [128]byte // siginfo_t
+	if pidfd != nil {
+		if rc, err := pidfd.SyscallConn(); err == nil {
+			var werr error
+			err = rc.Read(func(fd uintptr) bool {
+				for {
+					clear(info[:])
+					_, _, e := syscall.Syscall6(syscall.SYS_WAITID, pPIDFD, fd,
+						uintptr(unsafe.Pointer(&info)), syscall.WEXITED|syscall.WNOWAIT|syscall.WNOHANG, 0, 0)
+					switch e {
+					case syscall.EINTR:
+						continue
+					case 0:
+						// WNOHANG with nothing exited yet leaves si_pid 0:
+						// wait for the pidfd to turn readable.
+						return *(*int32)(unsafe.Pointer(&info[siPIDOffset])) != 0
+					default:
+						werr = e
+						return true
+					}
+				}
+			})
+			if err == nil && werr == nil {
+				return nil
+			}
+		}
+	}
 	for {
 		_, _, e := syscall.Syscall6(syscall.SYS_WAITID, pPID, uintptr(pid),
 			uintptr(unsafe.Pointer(&info)), syscall.WEXITED|syscall.WNOWAIT, 0, 0)
@@ -94,3 +131,9 @@ func killMarked(marker string) int {
 	}
 	return n
 }
+
+// maxRSSBytes converts wait4's ru_maxrss, in KiB on Linux, to bytes.
+func maxRSSBytes(ru *syscall.Rusage) int64 { return ru.Maxrss * 1024 }
+
+// pipeCloexec makes a pipe whose ends are closed on exec, in one call.
+func pipeCloexec(fds []int) error { return syscall.Pipe2(fds, syscall.O_CLOEXEC) }

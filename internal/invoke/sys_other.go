@@ -10,14 +10,14 @@ import (
 
 // sysProcAttr puts the handler in its own process group, so that signals can
 // reach everything it spawned. Outside Linux there is no parent-death signal.
-func sysProcAttr() *syscall.SysProcAttr {
+func sysProcAttr(pidfd *int) *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true}
 }
 
 // waitExitedNoReap is not available outside Linux: without waitid(WNOWAIT)
 // the group is signalled right after the leader is reaped, which leaves a
 // tiny window in which its pid could be reused.
-func waitExitedNoReap(pid int) error { return errors.ErrUnsupported }
+func waitExitedNoReap(pid int, pidfd *os.File) error { return errors.ErrUnsupported }
 
 // pipeCapacity returns the usual pipe capacity; there is no portable way to
 // ask.
@@ -28,3 +28,20 @@ func growPipe(f *os.File, size int) {}
 
 // killMarked is not available without /proc; escapees are left alone.
 func killMarked(marker string) int { return 0 }
+
+// maxRSSBytes returns wait4's ru_maxrss in bytes: the BSDs and macOS differ
+// in its unit, so nothing is claimed there.
+func maxRSSBytes(ru *syscall.Rusage) int64 { return 0 }
+
+// pipeCloexec makes a pipe whose ends are closed on exec. Without pipe2 the
+// fork lock keeps a concurrent fork from inheriting them in between.
+func pipeCloexec(fds []int) error {
+	syscall.ForkLock.RLock()
+	defer syscall.ForkLock.RUnlock()
+	if err := syscall.Pipe(fds); err != nil {
+		return err
+	}
+	syscall.CloseOnExec(fds[0])
+	syscall.CloseOnExec(fds[1])
+	return nil
+}

@@ -35,26 +35,26 @@ func TestHandlerEnvironment(t *testing.T) {
 			inv:  full,
 			want: []string{
 				"PATH=/usr/bin", "AWS_REGION=eu-west-1", "PYTHONUNBUFFERED=1",
-				"AWS_LAMBDA_REQUEST_ID=r-1", "AWS_LAMBDA_DEADLINE_MS=1700000000123",
+				"STREAMSTRAP_CONTEXT_FD=3", "AWS_LAMBDA_REQUEST_ID=r-1", "AWS_LAMBDA_DEADLINE_MS=1700000000123",
 				"AWS_LAMBDA_INVOKED_FUNCTION_ARN=arn:aws:lambda:eu-west-1:1:function:f",
 				"_X_AMZN_TRACE_ID=Root=1-abc", "AWS_LAMBDA_CLIENT_CONTEXT=e30=",
 				`AWS_LAMBDA_COGNITO_IDENTITY={"id":"x"}`, "AWS_LAMBDA_TENANT_ID=tenant-7",
 			},
-			wantLen: 10,
+			wantLen: 11,
 		},
 		{
 			name:    "optional headers absent: trace id cleared",
 			inv:     &runtimeapi.Invocation{RequestID: "r-2", FunctionARN: "arn"},
 			want:    []string{"AWS_LAMBDA_REQUEST_ID=r-2", "AWS_LAMBDA_INVOKED_FUNCTION_ARN=arn"},
 			absent:  []string{"_X_AMZN_TRACE_ID", "AWS_LAMBDA_CLIENT_CONTEXT", "AWS_LAMBDA_COGNITO_IDENTITY", "AWS_LAMBDA_TENANT_ID", "AWS_LAMBDA_DEADLINE_MS"},
-			wantLen: 5,
+			wantLen: 6,
 		},
 		{
 			name:    "mode variables are appended",
 			inv:     &runtimeapi.Invocation{RequestID: "r-3"},
 			extra:   []string{"REQUEST_METHOD=GET"},
 			want:    []string{"REQUEST_METHOD=GET"},
-			wantLen: 6,
+			wantLen: 7,
 		},
 	}
 	for _, tt := range tests {
@@ -89,5 +89,53 @@ func TestUserChoiceOfPythonBufferingWins(t *testing.T) {
 	env := l.env(&runtimeapi.Invocation{RequestID: "r"}, nil)
 	if slices.Contains(env, "PYTHONUNBUFFERED=1") || !slices.Contains(env, "PYTHONUNBUFFERED=") {
 		t.Errorf("env = %q", env)
+	}
+}
+
+func TestSpareEnvironment(t *testing.T) {
+	// A prespawned handler gets the base environment and the context fd,
+	// never a request's variables: it reads those on the fd.
+	l := New(Config{Env: []string{"PATH=/usr/bin", "AWS_LAMBDA_REQUEST_ID=stale-id"}, Prespawn: true})
+	want := []string{"PATH=/usr/bin", "PYTHONUNBUFFERED=1", "STREAMSTRAP_CONTEXT_FD=3"}
+	if !slices.Equal(l.spareEnv, want) {
+		t.Fatalf("spare env %q, want %q", l.spareEnv, want)
+	}
+}
+
+func TestContextDoc(t *testing.T) {
+	tests := []struct {
+		name     string
+		inv      runtimeapi.Invocation
+		shell    string
+		jsonLine string
+	}{
+		{
+			name: "every field",
+			inv: runtimeapi.Invocation{RequestID: "r-1", DeadlineMs: 1700000000123, FunctionARN: "arn:f", TraceID: "Root=1-abc",
+				ClientContext: `{"a":"it's"}`, CognitoIdentity: `{"id":"x"}`, TenantID: "t-7"},
+			shell: `export AWS_LAMBDA_REQUEST_ID='r-1' AWS_LAMBDA_DEADLINE_MS='1700000000123' AWS_LAMBDA_INVOKED_FUNCTION_ARN='arn:f' ` +
+				`_X_AMZN_TRACE_ID='Root=1-abc' AWS_LAMBDA_CLIENT_CONTEXT='{"a":"it'\''s"}' AWS_LAMBDA_COGNITO_IDENTITY='{"id":"x"}' AWS_LAMBDA_TENANT_ID='t-7'`,
+			jsonLine: `{"requestId":"r-1","deadlineMs":1700000000123,"invokedFunctionArn":"arn:f","traceId":"Root=1-abc","clientContext":"{\"a\":\"it's\"}","cognitoIdentity":"{\"id\":\"x\"}","tenantId":"t-7"}`,
+		},
+		{
+			name:     "empty fields left out of the shell line, kept in JSON",
+			inv:      runtimeapi.Invocation{RequestID: "r-2"},
+			shell:    `export AWS_LAMBDA_REQUEST_ID='r-2'`,
+			jsonLine: `{"requestId":"r-2","deadlineMs":0,"invokedFunctionArn":"","traceId":"","clientContext":"","cognitoIdentity":"","tenantId":""}`,
+		},
+		{
+			name:     "line breaks cannot split the shell line",
+			inv:      runtimeapi.Invocation{RequestID: "a\nb$(x)`y`"},
+			shell:    "export AWS_LAMBDA_REQUEST_ID='a b$(x)`y`'",
+			jsonLine: `{"requestId":"a\nb$(x)` + "`y`" + `","deadlineMs":0,"invokedFunctionArn":"","traceId":"","clientContext":"","cognitoIdentity":"","tenantId":""}`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := string(contextDoc(&tt.inv))
+			if want := tt.shell + "\n" + tt.jsonLine + "\n"; got != want {
+				t.Errorf("context document\n got %q\nwant %q", got, want)
+			}
+		})
 	}
 }

@@ -17,8 +17,10 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/bytebufferpool"
@@ -105,14 +107,38 @@ type Config struct {
 	// names the limit. Zero means DefaultResponseLimit; a negative value
 	// turns the cap off.
 	ResponseLimit int64
+	// Prespawn starts each invocation's handler before its event exists:
+	// as soon as a response is finished (and before the first /next), the
+	// next handler is spawned, and the event goes to its stdin when it
+	// comes. Its environment then lacks the per-invocation AWS_LAMBDA_*
+	// variables; it reads them on descriptor EnvContextFD. A Mode whose
+	// Plan carries Env (CGIMode) gets a fresh handler instead; refuse that
+	// combination before starting. False starts each handler at its event.
+	Prespawn bool
+}
+
+// predialer is an API that can open a response connection ahead of its use;
+// *Client is one.
+type predialer interface {
+	Predial(ctx context.Context) *runtimeapi.PendingConn
+	OpenResponseOn(ctx context.Context, pc *runtimeapi.PendingConn, requestID, contentType string) (runtimeapi.ResponseStream, error)
 }
 
 // Loop runs invocations one after another. Several Loops may share one API
 // (Lambda Managed Instances run AWS_LAMBDA_MAX_CONCURRENCY of them).
 type Loop struct {
-	cfg     Config
-	baseEnv []string
-	log     *zap.Logger
+	cfg      Config
+	baseEnv  []string
+	spareEnv []string // baseEnv and EnvContextFD: what a prespawned handler gets
+	log      *zap.Logger
+	spare    *handlerProc // the next invocation's handler with Prespawn; owned by Run
+}
+
+// handlerProc is one handler process and the request id its stderr lines are
+// logged with: none until it gets its event (a spare's start-up lines).
+type handlerProc struct {
+	proc      *invoke.Process
+	requestID atomic.Pointer[string]
 }
 
 // New returns a Loop for cfg, filling in defaults.
@@ -133,16 +159,25 @@ func New(cfg Config) *Loop {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	return &Loop{cfg: cfg, baseEnv: baseEnv(cfg.Env), log: log}
+	l := &Loop{cfg: cfg, baseEnv: baseEnv(cfg.Env), log: log}
+	l.spareEnv = append(slices.Clip(l.baseEnv), EnvContextFD+"="+strconv.Itoa(invoke.ExtraFD))
+	return l
 }
 
 // Run serves invocations until ctx is cancelled (then it returns nil, after
 // finishing the invocation in flight) or the Runtime API fails in a way that
 // the runtime must exit for (then it returns the error).
+//
+// With Prespawn, the next handler is started before each /next, and one left
+// waiting is ended (SIGTERM, then SIGKILL) before Run returns.
 func (l *Loop) Run(ctx context.Context) error {
+	defer l.dropSpare()
 	for {
 		if ctx.Err() != nil {
 			return nil
+		}
+		if l.cfg.Prespawn && l.spare == nil {
+			l.spare = l.spawnSpare()
 		}
 		inv, err := l.cfg.API.Next(ctx)
 		var ee *runtimeapi.EventError
@@ -197,18 +232,29 @@ func (l *Loop) Invoke(ctx context.Context, inv *runtimeapi.Invocation) error {
 	} else {
 		log.Warn("the event has no deadline; the handler runs until it ends")
 	}
-	proc, err := invoke.Start(l.cfg.Command, invoke.Options{
-		Env:       l.env(inv, plan.Env),
-		Stdin:     plan.Stdin,
-		Deadline:  deadline,
-		KillGrace: l.cfg.KillGrace,
-		Stderr:    l.handlerLog(inv.RequestID),
-		// Every process of this invocation inherits it, even one that
-		// leaves the process group: invoke can find and end those too.
-		Marker: envRequestID + "=" + inv.RequestID,
-	})
-	if err != nil {
-		return l.postError(post, log, inv, runtimeapi.FunctionError{Type: runtimeapi.TypeHandlerStartFailed, Message: err.Error()})
+	h := l.spare
+	l.spare = nil
+	if h != nil && len(plan.Env) > 0 {
+		// The plan needs an environment the spare was started without.
+		l.stopHandler(h)
+		h = nil
+	}
+	if h == nil {
+		h, err = l.spawn(l.env(inv, plan.Env))
+		if err != nil {
+			return l.postError(post, log, inv, runtimeapi.FunctionError{Type: runtimeapi.TypeHandlerStartFailed, Message: err.Error()})
+		}
+	}
+	h.requestID.Store(&inv.RequestID)
+	proc := h.proc
+	// A Process just spawned and never fed cannot refuse its input.
+	_ = proc.Feed(invoke.Input{Extra: contextDoc(inv), Stdin: plan.Stdin, Deadline: deadline})
+	var pending *runtimeapi.PendingConn
+	pd, predial := l.cfg.API.(predialer)
+	if predial {
+		// Connect while the handler works on its first byte.
+		pending = pd.Predial(post)
+		defer pending.Close()
 	}
 	stopOnShutdown := context.AfterFunc(ctx, func() { proc.Stop(ErrShutdown) })
 	defer stopOnShutdown()
@@ -232,7 +278,12 @@ func (l *Loop) Invoke(ctx context.Context, inv *runtimeapi.Invocation) error {
 		}
 	}
 
-	stream, err := l.cfg.API.OpenResponse(post, inv.RequestID, head.ContentType)
+	var stream runtimeapi.ResponseStream
+	if predial {
+		stream, err = pd.OpenResponseOn(post, pending, inv.RequestID, head.ContentType)
+	} else {
+		stream, err = l.cfg.API.OpenResponse(post, inv.RequestID, head.ContentType)
+	}
 	if err != nil {
 		if !waited {
 			proc.Stop(err)
@@ -458,11 +509,58 @@ func (l *Loop) checkStatus(log *zap.Logger, inv *runtimeapi.Invocation, answer r
 	}
 }
 
-func (l *Loop) handlerLog(requestID string) func([]byte) {
-	if l.cfg.HandlerLog == nil {
+// spawn starts a handler with env that waits for its input (Feed).
+func (l *Loop) spawn(env []string) (*handlerProc, error) {
+	h := &handlerProc{}
+	var onLine func([]byte)
+	if hl := l.cfg.HandlerLog; hl != nil {
+		onLine = func(line []byte) {
+			id := ""
+			if p := h.requestID.Load(); p != nil {
+				id = *p
+			}
+			hl(id, line)
+		}
+	}
+	proc, err := invoke.Spawn(l.cfg.Command, invoke.Options{
+		Env:       env,
+		KillGrace: l.cfg.KillGrace,
+		Stderr:    onLine,
+		ExtraPipe: true,
+	})
+	if err != nil {
+		return nil, err
+	}
+	h.proc = proc
+	return h, nil
+}
+
+// spawnSpare starts the next invocation's handler, or returns nil if it
+// cannot be started; the invocation then tries again and reports the
+// failure with its request id.
+func (l *Loop) spawnSpare() *handlerProc {
+	h, err := l.spawn(l.spareEnv)
+	if err != nil {
+		l.log.Warn("starting the next handler ahead of its event failed", zap.Error(err))
 		return nil
 	}
-	return func(line []byte) { l.cfg.HandlerLog(requestID, line) }
+	l.log.Debug("handler started ahead of its event", zap.Int("pid", h.proc.Pid()))
+	return h
+}
+
+// dropSpare ends the spare, if there is one: the bootstrap is leaving.
+func (l *Loop) dropSpare() {
+	if l.spare != nil {
+		l.stopHandler(l.spare)
+		l.spare = nil
+	}
+}
+
+// stopHandler ends a handler that will get no event.
+func (l *Loop) stopHandler(h *handlerProc) {
+	h.proc.Stop(ErrShutdown)
+	res := h.proc.Wait()
+	l.log.Debug("handler that got no event ended", zap.Int("pid", h.proc.Pid()), zap.String("how", res.Message()))
 }
 
 // Per-invocation environment variables of the handler contract.
@@ -499,8 +597,8 @@ func baseEnv(env []string) []string {
 }
 
 func (l *Loop) env(inv *runtimeapi.Invocation, extra []string) []string {
-	env := make([]string, 0, len(l.baseEnv)+len(extra)+7)
-	env = append(env, l.baseEnv...)
+	env := make([]string, 0, len(l.spareEnv)+len(extra)+7)
+	env = append(env, l.spareEnv...)
 	env = append(env, envRequestID+"="+inv.RequestID)
 	if inv.DeadlineMs != 0 {
 		env = append(env, envDeadlineMs+"="+strconv.FormatInt(inv.DeadlineMs, 10))

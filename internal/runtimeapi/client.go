@@ -316,8 +316,26 @@ func (c *Client) postError(ctx context.Context, path string, e FunctionError) er
 // the answer included: once it is done the connection is closed (a caller
 // that must report through a shutdown passes a context that outlives it).
 func (c *Client) OpenResponse(ctx context.Context, requestID, contentType string) (ResponseStream, error) {
+	return c.openResponse(ctx, c.dial, requestID, contentType)
+}
+
+// OpenResponseOn is OpenResponse on the connection pc dialled, if it is still
+// fit for use (see PendingConn), or on a new one. pc may be nil.
+func (c *Client) OpenResponseOn(ctx context.Context, pc *PendingConn, requestID, contentType string) (ResponseStream, error) {
+	if pc == nil {
+		return c.OpenResponse(ctx, requestID, contentType)
+	}
+	return c.openResponse(ctx, func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if conn := pc.take(); conn != nil {
+			return conn, nil
+		}
+		return c.dial(ctx, network, addr)
+	}, requestID, contentType)
+}
+
+func (c *Client) openResponse(ctx context.Context, dial chunked.Dialer, requestID, contentType string) (ResponseStream, error) {
 	path := PathResponse(requestID)
-	s, err := chunked.Open(ctx, c.dial, chunked.Request{
+	s, err := chunked.Open(ctx, dial, chunked.Request{
 		Addr: c.addr,
 		Path: path,
 		Header: http.Header{
