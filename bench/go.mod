@@ -9,3 +9,5 @@ require (
 	github.com/streamstrap/streamstrap v0.0.0
 	golang.org/x/image v0.48.0
 )
+
+require go.uber.org/goleak v1.3.0 // indirect

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
+	"github.com/streamstrap/streamstrap/internal/chunked"
 	"github.com/streamstrap/streamstrap/internal/localapi"
 	"github.com/streamstrap/streamstrap/internal/logging"
 	"github.com/streamstrap/streamstrap/internal/loop"
@@ -89,7 +90,12 @@ func runLocal(ctx context.Context, opts options, args []string, event []byte, ti
 		return &exitError{code: 1, err: err}
 	}
 	defer srv.Close()
+	splice, err := chunked.ParseSpliceMode(opts.splice)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
 	client := runtimeapi.NewClient(srv.Addr(), userAgent(), 1)
+	client.SetSplice(splice)
 	client.SetPeerTimeout(opts.peerTimeout)
 	defer client.CloseIdle()
 	cfg, err := loopConfig(opts, client, cmd, sink, log)

@@ -50,6 +50,8 @@ type options struct {
 	maxResponseBytes int64
 	// peerTimeout bounds the waits a stopped Runtime API can cause.
 	peerTimeout time.Duration
+	// splice is --splice: auto, on or off.
+	splice string
 	// gracefulShutdown registers a no-op extension so that Lambda sends
 	// SIGTERM at shutdown; runtime only, `bootstrap local` has no shutdown.
 	gracefulShutdown bool
@@ -176,6 +178,9 @@ func addRuntimeFlags(fs *pflag.FlagSet, opts *options) {
 	fs.BoolVar(&opts.prespawn, "prespawn", false,
 		"start the next invocation's handler as soon as a response is finished, so its start-up (an interpreter,\n"+
 			"imports) is done when the event comes; the handler reads its context on $STREAMSTRAP_CONTEXT_FD (not with --mode cgi)")
+	fs.StringVar(&opts.splice, "splice", "auto",
+		"move the response body from the handler's stdout to the Runtime API with splice(2), in the kernel:\n"+
+			"on, off, or auto (on where it was measured to cost less CPU than copying: so far nowhere, see BENCHMARKS.md)")
 }
 
 // applyEnv sets every flag not given on the command line from its

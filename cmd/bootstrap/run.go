@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/streamstrap/streamstrap/internal/chunked"
 	"github.com/streamstrap/streamstrap/internal/handler"
 	"github.com/streamstrap/streamstrap/internal/invoke"
 	"github.com/streamstrap/streamstrap/internal/logging"
@@ -47,7 +48,12 @@ func runRuntime(ctx context.Context, opts options, args []string) error {
 		log.Error("cannot start", zap.Error(err))
 		return &exitError{code: 1}
 	}
+	splice, err := chunked.ParseSpliceMode(opts.splice)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
 	client := runtimeapi.NewClient(addr, userAgent(), concurrency)
+	client.SetSplice(splice)
 	client.SetPeerTimeout(opts.peerTimeout)
 	defer client.CloseIdle()
 

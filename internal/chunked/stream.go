@@ -80,6 +80,9 @@ type Request struct {
 	// Header holds extra request headers. Framing headers (Transfer-Encoding,
 	// Content-Length, Trailer, Connection) are set by the Stream itself.
 	Header http.Header
+	// Splice says whether ReadFrom moves the body with splice(2); the zero
+	// value copies. SpliceAuto is resolved when the stream opens.
+	Splice SpliceMode
 	// Trailer names the trailer fields that may follow the body; they are
 	// declared up front in the Trailer header, as RFC 9112 §7.1.2 requires.
 	Trailer []string
@@ -173,6 +176,8 @@ type Stream struct {
 	conn    net.Conn
 	head    []byte // request head not yet sent; nil once sent
 	trailer []string
+	splice  SpliceMode // resolved: SpliceOn or SpliceOff
+	spliced int64      // body bytes moved by splice(2); the tests check it
 
 	sizeLine [20]byte // scratch for the hex chunk-size line
 	bufArr   [4][]byte
@@ -227,6 +232,7 @@ func Open(ctx context.Context, dial Dialer, req Request) (*Stream, error) {
 	// A cancelled context (a shutdown) ends every wait at once: closing
 	// the connection releases a blocked write and the answer's reader.
 	s.stopCancel = context.AfterFunc(ctx, s.shut)
+	s.splice = req.Splice.Resolve()
 	// The response is watched from the start, so an early answer releases a
 	// writer blocked on a full socket; before the head is sent it just waits.
 	go s.readResponse()
@@ -296,8 +302,9 @@ func (s *Stream) Write(p []byte) (int, error) {
 
 // ReadFrom copies r into the stream, one chunk per read, until r returns
 // io.EOF (which is not an error). It returns the first read or write error.
-// It is the stream's copy loop, so a zero-copy implementation can replace it
-// without the caller changing.
+// It is the stream's copy loop: with SpliceOn, and r a pipe (a
+// syscall.Conn) and the connection a socket, the bytes move by splice(2)
+// instead, one chunk for what the pipe holds each time it becomes readable.
 func (s *Stream) ReadFrom(r io.Reader) (int64, error) {
 	bb := bytebufferpool.Get()
 	defer bytebufferpool.Put(bb)
@@ -305,6 +312,16 @@ func (s *Stream) ReadFrom(r io.Reader) (int64, error) {
 		bb.B = make([]byte, CopyBufferSize)
 	}
 	buf := bb.B[:CopyBufferSize]
+	if s.splice == SpliceOn {
+		if n, ok, err := s.spliceFrom(r, buf); ok {
+			return n, err
+		}
+	}
+	return s.copyFrom(r, buf)
+}
+
+// copyFrom is ReadFrom through buf.
+func (s *Stream) copyFrom(r io.Reader, buf []byte) (int64, error) {
 	var total int64
 	for {
 		n, rerr := r.Read(buf)

@@ -125,3 +125,49 @@ func (r *pipeReader) drainRead(b []byte) (int, error) {
 	r.budget -= n
 	return n, nil
 }
+
+// errRawDone is what pipeConn's Read returns once the raw descriptor may no
+// longer be read directly: the stream is at its end or draining, which only
+// pipeReader.Read knows how to finish.
+var errRawDone = errors.New("invoke: the pipe is read through Read from now on")
+
+// SyscallConn gives a zero-copy reader (splice(2)) the pipe's descriptor,
+// under the same lock as Read. Its Read fails with os.ErrDeadlineExceeded
+// once the drain deadline has passed; the caller then goes on with Read,
+// which drains what the pipe holds.
+func (r *pipeReader) SyscallConn() (syscall.RawConn, error) {
+	rc, err := r.f.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	return pipeConn{r: r, rc: rc}, nil
+}
+
+// pipeConn is a pipeReader's syscall.RawConn.
+type pipeConn struct {
+	r  *pipeReader
+	rc syscall.RawConn
+}
+
+// Control runs f on the descriptor while holding the reader's lock.
+func (c pipeConn) Control(f func(fd uintptr)) error {
+	c.r.mu.Lock()
+	defer c.r.mu.Unlock()
+	if c.r.eof || c.r.draining {
+		return errRawDone
+	}
+	return c.rc.Control(f)
+}
+
+// Read is RawConn.Read under the reader's lock.
+func (c pipeConn) Read(f func(fd uintptr) bool) error {
+	c.r.mu.Lock()
+	defer c.r.mu.Unlock()
+	if c.r.eof || c.r.draining {
+		return errRawDone
+	}
+	return c.rc.Read(f)
+}
+
+// Write is not supported: the pipe is read-only here.
+func (c pipeConn) Write(func(fd uintptr) bool) error { return syscall.EBADF }

@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/valyala/bytebufferpool"
@@ -394,6 +395,20 @@ func (c *capReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n -= int64(n)
 	return n, err
+}
+
+// errUncappable says a capped reader's descriptor is not handed out.
+var errUncappable = errors.New("loop: a capped response is read through Read")
+
+// SyscallConn hands a zero-copy writer (chunked's splice) the handler's
+// pipe when no cap applies (--max-response-bytes=0); under a cap the body
+// must go through Read, which counts it.
+func (c *capReader) SyscallConn() (syscall.RawConn, error) {
+	sc, ok := c.r.(syscall.Conn)
+	if c.n >= 0 || !ok {
+		return nil, errUncappable
+	}
+	return sc.SyscallConn()
 }
 
 func (c *capReader) tooLarge() error {

@@ -159,6 +159,8 @@ type Client struct {
 	// peerTimeout bounds each wait the Runtime API controls, except the
 	// long poll of /next; zero means DefaultPeerTimeout.
 	peerTimeout time.Duration
+	// splice is how response bodies read from a pipe are sent.
+	splice chunked.SpliceMode
 }
 
 // DefaultPeerTimeout bounds the waits a Runtime API that has stopped can
@@ -178,6 +180,11 @@ func (c *Client) timeout() time.Duration {
 	}
 	return DefaultPeerTimeout
 }
+
+// SetSplice says how response bodies read from a pipe are sent; the
+// default, chunked.SpliceOff, copies them. Call it before the first
+// OpenResponse.
+func (c *Client) SetSplice(m chunked.SpliceMode) { c.splice = m }
 
 // NewClient returns a client for the Runtime API at addr (host:port, the
 // value of AWS_LAMBDA_RUNTIME_API). maxConns is the number of loops sharing it.
@@ -346,6 +353,7 @@ func (c *Client) openResponse(ctx context.Context, dial chunked.Dialer, requestI
 		Trailer:       []string{HeaderErrorType, HeaderErrorBody},
 		StallTimeout:  c.timeout(),
 		AnswerTimeout: c.timeout(),
+		Splice:        c.splice,
 	})
 	if err != nil {
 		return nil, callError(http.MethodPost, path, err)

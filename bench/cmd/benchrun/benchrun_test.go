@@ -20,16 +20,20 @@ func TestQuick(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"streamstrap", refName, bashName, copyName, execName, forkexecName} {
+	for _, name := range []string{"streamstrap", spliceOnName, spliceOffName, refName, bashName, copyName, execName, forkexecName} {
 		// One row in each table: per invocation, start/stream/size, and the
-		// 128 MB one unless it was skipped.
+		// 128 MB ones (per invocation, stream) unless they were skipped.
 		want := 2
 		if !strings.Contains(string(md), "skipped") {
-			want = 3
+			want = 4
 		}
 		if got := strings.Count(string(md), "| "+name+" | "); got != want {
 			t.Errorf("%d rows for %q in the report, want %d:\n%s", got, name, want, md)
 		}
+	}
+	// The splice section compares the two modes of the same run.
+	if !strings.Contains(string(md), "## splice(2)") || !strings.Contains(string(md), "| idle, 2 cores | ") {
+		t.Errorf("no splice section:\n%s", md)
 	}
 	// The reference's first byte is a measured number, not a dash.
 	if !strings.Contains(string(md), "| "+refName+" | ") || strings.Contains(string(md), "| "+refName+" | —") {

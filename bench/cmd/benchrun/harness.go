@@ -77,6 +77,9 @@ const (
 	copyName     = "floor: bare copy"
 	execName     = "floor: os/exec, 2 pipes"
 	forkexecName = "floor: syscall.ForkExec"
+	// The same binary with splice(2) forced on and off.
+	spliceOnName  = "streamstrap --splice=on"
+	spliceOffName = "streamstrap --splice=off"
 )
 
 func newHarness(b binaries, dir string) (*harness, error) {
@@ -93,6 +96,8 @@ func newHarness(b binaries, dir string) (*harness, error) {
 	}
 	h.contenders = []*contender{
 		{name: "streamstrap", bin: b.streamstrap, flags: []string{"--"}},
+		{name: spliceOnName, bin: b.streamstrap, flags: []string{"--splice=on", "--max-response-bytes=0", "--"}},
+		{name: spliceOffName, bin: b.streamstrap, flags: []string{"--splice=off", "--"}},
 		{name: refName, bin: b.awslambdago},
 		{name: bashName, bin: b.bashcurl, script: true, divide: 5},
 		{name: copyName, bin: b.barecopy},
@@ -115,11 +120,15 @@ type report struct {
 // run measures every contender, alternating, then the 128 MB run.
 func (h *harness) run(ctx context.Context, cfg config) (*report, error) {
 	if cfg.only != "" {
-		i := slices.IndexFunc(h.contenders, func(c *contender) bool { return c.name == cfg.only })
-		if i < 0 {
-			return nil, fmt.Errorf("no contender %q", cfg.only)
+		var keep []*contender
+		for name := range strings.SplitSeq(cfg.only, ",") {
+			i := slices.IndexFunc(h.contenders, func(c *contender) bool { return c.name == name })
+			if i < 0 {
+				return nil, fmt.Errorf("no contender %q", name)
+			}
+			keep = append(keep, h.contenders[i])
 		}
-		h.contenders = h.contenders[i : i+1]
+		h.contenders = keep
 	}
 	rep := &report{cfg: cfg, contenders: h.contenders, full: map[string]*measures{}, slow: map[string]*measures{}}
 	for _, c := range h.contenders {
@@ -149,7 +158,7 @@ func (h *harness) run(ctx context.Context, cfg config) (*report, error) {
 		for k := range h.contenders {
 			c := h.contenders[(k+r)%len(h.contenders)]
 			fmt.Fprintf(os.Stderr, "128 MB round %d/%d: %s\n", r+1, cfg.slowRounds, c.name)
-			if err := h.measure(ctx, c, cfg.slowN, cfg.slowN, cfg.warmup, 0, cg, rep.slow[c.name]); err != nil {
+			if err := h.measure(ctx, c, cfg.slowN, cfg.slowN, cfg.warmup, cfg.slowStream, cg, rep.slow[c.name]); err != nil {
 				return nil, fmt.Errorf("%s (128 MB run): %w", c.name, err)
 			}
 		}
@@ -170,7 +179,7 @@ func (h *harness) measure(ctx context.Context, c *contender, n, fb, warmup int, 
 		func() error { return h.firstByte(ctx, c, fb, warmup, cg, m) },
 	}
 	if stream > 0 {
-		steps = append(steps, func() error { return h.stream(ctx, c, stream, m) })
+		steps = append(steps, func() error { return h.stream(ctx, c, stream, cg, m) })
 	}
 	for _, s := range steps {
 		if err := s(); err != nil {
@@ -349,8 +358,8 @@ func (h *harness) firstByte(ctx context.Context, c *contender, fb, warmup int, c
 
 // stream measures one invocation streaming size bytes of `head -c`: wall
 // time, the bootstrap's CPU and its peak RSS.
-func (h *harness) stream(ctx context.Context, c *contender, size int64, m *measures) (err error) {
-	s, err := h.open(ctx, c, nil, m, true, h.headBin, "-c", strconv.FormatInt(size, 10), "/dev/zero")
+func (h *harness) stream(ctx context.Context, c *contender, size int64, cg *cgroup, m *measures) (err error) {
+	s, err := h.open(ctx, c, cg, m, true, h.headBin, "-c", strconv.FormatInt(size, 10), "/dev/zero")
 	if err != nil {
 		return err
 	}

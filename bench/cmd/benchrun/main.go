@@ -33,13 +33,14 @@ type config struct {
 	streamBytes int64  // size of the large stream
 	slowRounds  int    // rounds of the "128 MB" run; 0 skips it
 	slowN       int    // trivial and first-byte invocations per round there
+	slowStream  int64  // size of the large stream there; 0 skips it
 	warmup      int    // invocations before each measured batch
-	only        string // if set, the one contender to run
+	only        string // if set, the contenders to run, comma-separated
 }
 
 // quickConfig is -quick: every measurement once, small.
 func quickConfig() config {
-	return config{rounds: 1, trivial: 5, firstBytes: 5, streamBytes: 4 << 20, slowRounds: 1, slowN: 2, warmup: 1}
+	return config{rounds: 1, trivial: 5, firstBytes: 5, streamBytes: 4 << 20, slowRounds: 1, slowN: 2, slowStream: 4 << 20, warmup: 1}
 }
 
 func main() {
@@ -51,9 +52,10 @@ func main() {
 	stream := flag.Int64("stream", 256<<20, "bytes of the large stream")
 	slowRounds := flag.Int("slow-rounds", 3, "rounds of the 128 MB (7.2% CPU) run; 0 skips it")
 	slowN := flag.Int("slow-n", 30, "invocations per contender and round in the 128 MB run")
-	only := flag.String("only", "", "run only the contender of this name (for debugging a contender; the report then lacks ratios)")
+	slowStream := flag.Int64("slow-stream", 256<<20, "bytes of the large stream in the 128 MB run; 0 skips it")
+	only := flag.String("only", "", "run only the contenders of these names, comma-separated (the report lacks ratios without aws-lambda-go)")
 	flag.Parse()
-	cfg := config{rounds: *rounds, trivial: *trivial, firstBytes: *fb, streamBytes: *stream, slowRounds: *slowRounds, slowN: *slowN, warmup: 3}
+	cfg := config{rounds: *rounds, trivial: *trivial, firstBytes: *fb, streamBytes: *stream, slowRounds: *slowRounds, slowN: *slowN, slowStream: *slowStream, warmup: 3}
 	if *quick {
 		cfg = quickConfig()
 		cfg.slowRounds = min(cfg.slowRounds, *slowRounds)
@@ -90,11 +92,29 @@ func run(ctx context.Context, cfg config, out string, args []string) error {
 	if out == "" {
 		return nil
 	}
-	if err := os.WriteFile(out, []byte(md), 0o644); err != nil {
+	if err := os.WriteFile(out, append([]byte(md), keptPart(out)...), 0o644); err != nil {
 		return err
 	}
 	png := strings.TrimSuffix(out, filepath.Ext(out)) + ".png"
 	return writePlot(png, rep)
+}
+
+// keptMarker starts the part of the report that is written by hand (other
+// measurements, with their own commands); a new run keeps it.
+const keptMarker = "<!-- benchrun keeps what follows: hand-written sections -->"
+
+// keptPart returns the hand-written tail of the report at path, from
+// keptMarker on, or nothing.
+func keptPart(path string) []byte {
+	old, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	i := strings.Index(string(old), keptMarker)
+	if i < 0 {
+		return nil
+	}
+	return append([]byte("\n"), old[i:]...)
 }
 
 // binaries are the programs a run builds.

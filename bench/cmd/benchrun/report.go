@@ -132,7 +132,7 @@ func (r *report) markdown(png string) string {
 		r.cfg.rounds, r.cfg.trivial, r.cfg.firstBytes, r.cfg.streamBytes/1e6)
 	w("bash+curl runs a fifth of those invocations (at least 2): each takes well over 100 ms here, most of it in starting curl twice.\n\n")
 	w("Contenders:\n\n")
-	w("- **streamstrap**: `bootstrap -- HANDLER`.\n")
+	w("- **streamstrap**: `bootstrap -- HANDLER`, with its defaults; **streamstrap --splice=on** (with `--max-response-bytes=0`: a capped body is counted through Read, so never spliced) and **--splice=off**: the same binary with the response body moved by splice(2), or copied through a buffer.\n")
 	w("- **aws-lambda-go**: `bench/contenders/awslambdago`, the bootstrap a Go user writes with github.com/aws/aws-lambda-go v1.55.1: `lambda.StartHandlerFunc`, the handler's stdout returned as an `io.Reader` (sent chunked, one chunk per read, on a kept-alive connection).\n")
 	w("- **bash+curl**: `bench/contenders/bashcurl/bootstrap`, the AWS custom-runtime tutorial's bootstrap with its `/response` streamed by `curl -T -`.\n")
 	w("- **floor: bare copy**: `bench/contenders/barecopy`, `/next` on a kept connection, os/exec, the stdout pipe copied into a chunked POST on a new connection, nothing else.\n")
@@ -169,7 +169,17 @@ func (r *report) markdown(png string) string {
 			w("| %s | %s | %s | %s | %s |\n", c.name, cell(f.cpuInv, sref.cpuInv, "%.3f ms"), cell(f.wallInv, sref.wallInv, "%.1f ms"),
 				cell(f.firstMed, sref.firstMed, "%.0f µs"), cell(f.firstP99, sref.firstP99, "%.0f µs"))
 		}
+		if r.cfg.slowStream > 0 {
+			w("\nOne %d MB `head -c` stream per contender and round, the handler in the group too:\n\n", r.cfg.slowStream/1e6)
+			w("| contender | bootstrap CPU per GB | throughput | peak RSS (VmHWM), streaming |\n")
+			w("|---|---|---|---|\n")
+			for _, c := range r.contenders {
+				f := slow[c.name]
+				w("| %s | %s | %s | %s |\n", c.name, cell(f.cpuGB, sref.cpuGB, "%.0f ms"), cell(f.mbps, sref.mbps, "%.1f MB/s"), cell(f.rssMB, sref.rssMB, "%.1f MB"))
+			}
+		}
 	}
+	r.spliceSection(w, full)
 	w("\n## How each figure is taken\n\n")
 	w("- **bootstrap CPU / trivial invocation**: handler `true`; user+system time of the contender process (`/proc/<pid>/stat` utime+stime, all its threads; the handler is a child and not counted) over the batch, divided by its size; the batch ends once the contender is back in `/next`. Clock ticks are 10 ms, so a batch is hundreds of invocations. For bash+curl it is bash plus its helpers (curl, grep, tr, cut: the waited-for children's time) minus the handler's own CPU as measured under the os/exec floor in the same run. For the floors, the CPU of the spawning process.\n")
 	w("- **wall / trivial invocation**: enqueue → the `/response` fully read and answered 202, per invocation (for the floors: one spawn and wait).\n")
@@ -180,4 +190,40 @@ func (r *report) markdown(png string) string {
 	w("- **binary**: size of the stripped static executable (the bash script needs bash and curl, not counted).\n\n")
 	w("![per-invocation CPU and first byte per contender](%s)\n", png)
 	return b.String()
+}
+
+// spliceSection compares streamstrap's two ways of moving the body, splice(2)
+// and the copy, from the same run: the figures that decide --splice=auto.
+func (r *report) spliceSection(w func(string, ...any), full map[string]figures) {
+	if _, ok := r.full[spliceOnName]; !ok {
+		return
+	}
+	if _, ok := r.full[spliceOffName]; !ok {
+		return
+	}
+	w("\n## splice(2): `--splice=on` against `--splice=off`\n\n")
+	w("The same binary and run as above; each ratio is on ÷ off (below 1: splice is better, except throughput).\n\n")
+	w("| run | bootstrap CPU per GB, on / off | throughput, on / off | first byte median, on / off |\n")
+	w("|---|---|---|---|\n")
+	row := func(name string, f map[string]figures) {
+		on, off := f[spliceOnName], f[spliceOffName]
+		pair := func(a, b figure, format string) string {
+			if !a.ok || !b.ok {
+				return "—"
+			}
+			s := fmt.Sprintf(format+" / "+format, a.v, b.v)
+			if b.v > 0 {
+				s += fmt.Sprintf(" (%.2f×)", a.v/b.v)
+			}
+			return s
+		}
+		w("| %s | %s | %s | %s |\n", name, pair(on.cpuGB, off.cpuGB, "%.0f ms"), pair(on.mbps, off.mbps, "%.1f MB/s"), pair(on.firstMed, off.firstMed, "%.0f µs"))
+	}
+	row("idle, 2 cores", full)
+	if len(r.slow[spliceOnName].cpuInv) > 0 {
+		row("\"128 MB\" (7.2 % of one CPU)", r.all(r.slow))
+	}
+	w("\n`--splice=auto` (the default) turns splice on only where it costs less CPU per GB than the copy. ")
+	w("With splice each chunk is what the pipe holds when it becomes readable (FIONREAD), sent as its size line (MSG_MORE), ")
+	w("the bytes spliced pipe → socket (SPLICE_F_MORE) and the CRLF: the same chunk boundaries as one read of the copy.\n")
 }
