@@ -288,24 +288,41 @@ func TestDeadlineStopsTheHandlerAndTheNextInvocationRuns(t *testing.T) {
 		{"sleep-silent", "error"},   // nothing written: /error
 		{"ignore-term", "response"}, // ignores SIGTERM: SIGKILL after the grace
 	}
+	const (
+		timeout = 3 * time.Second
+		margin  = 2 * time.Second
+	)
 	for _, tt := range tests {
 		t.Run(tt.action, func(t *testing.T) {
-			// Stopped 500 ms before the deadline, killed 200 ms later: that
-			// leaves 300 ms to report, plenty even on a loaded machine.
-			srv, p := start(t, runtimeapitest.Options{}, nil, "--deadline-margin", "500ms", "--kill-grace", "200ms", "--", "./behave.sh")
-			deadline := time.Now().Add(2 * time.Second)
-			inv, err := srv.Invoke(ctx(t, 30*time.Second), runtimeapitest.Event{Payload: []byte(tt.action), Deadline: deadline})
+			// The deadline counts from the hand-out (Event.Timeout), not from
+			// before the bootstrap started, however long that took. Stopped
+			// 2s before the deadline, killed 200ms later: that leaves 1.8s
+			// to report, which only a hang can miss.
+			srv, p := start(t, runtimeapitest.Options{}, nil, "--deadline-margin", margin.String(), "--kill-grace", "200ms", "--", "./behave.sh")
+			inv, err := srv.Invoke(ctx(t, 30*time.Second), runtimeapitest.Event{Payload: []byte(tt.action), Timeout: timeout})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if inv.Outcome != tt.outcome || inv.ErrorType() != "Runtime.HandlerTimeout" {
 				t.Fatalf("outcome %q error %q", inv.Outcome, inv.ErrorType())
 			}
-			if msg, _ := errorDoc(t, inv)["errorMessage"].(string); !strings.HasPrefix(msg, "timed out after 1.") {
-				t.Errorf("message %q", msg)
+			// "timed out after" is the handler's start to the stop: at most
+			// the hand-out to the stop, and at least its first output to
+			// the stop when it wrote any. The bootstrap sees the deadline
+			// in whole milliseconds.
+			stopAt := time.UnixMilli(inv.Event.Deadline.UnixMilli()).Add(-margin)
+			msg, _ := errorDoc(t, inv)["errorMessage"].(string)
+			d, ok := timedOutAfter(msg)
+			if !ok || d <= 0 || d > stopAt.Sub(inv.HandedOut) || d != d.Round(time.Millisecond) {
+				t.Errorf("message %q, want \"timed out after\" at most %v", msg, stopAt.Sub(inv.HandedOut))
+			} else if len(inv.Chunks) > 0 && d < stopAt.Sub(inv.Chunks[0].At).Round(time.Millisecond) {
+				t.Errorf("message %q, but the first output came %v before the stop", msg, stopAt.Sub(inv.Chunks[0].At))
 			}
-			if inv.Done.After(deadline) {
-				t.Errorf("reported %v after the deadline", inv.Done.Sub(deadline))
+			if inv.Done.Before(stopAt) {
+				t.Errorf("reported %v before the stop (deadline minus the margin)", stopAt.Sub(inv.Done))
+			}
+			if inv.Done.After(inv.Event.Deadline) {
+				t.Errorf("reported %v after the deadline", inv.Done.Sub(inv.Event.Deadline))
 			}
 			wantSuccess(t, call(t, srv, "hello"), "hello\n")
 			if left := p.Marked(); len(left) > 0 {
@@ -313,6 +330,17 @@ func TestDeadlineStopsTheHandlerAndTheNextInvocationRuns(t *testing.T) {
 			}
 		})
 	}
+}
+
+// timedOutAfter parses the duration of a "timed out after D, ..." message.
+func timedOutAfter(msg string) (time.Duration, bool) {
+	rest, ok := strings.CutPrefix(msg, "timed out after ")
+	if !ok {
+		return 0, false
+	}
+	rest, _, _ = strings.Cut(rest, ",")
+	d, err := time.ParseDuration(rest)
+	return d, err == nil
 }
 
 func TestOrphanHoldingStdoutDoesNotHoldTheInvocation(t *testing.T) {
@@ -504,19 +532,20 @@ func TestSIGTERMFinishesTheInvocationAndExits(t *testing.T) {
 		t.Run(fmt.Sprintf("graceful-shutdown=%v", graceful), func(t *testing.T) {
 			srv, p := start(t, runtimeapitest.Options{}, nil, fmt.Sprintf("--graceful-shutdown=%v", graceful), "--", "./behave.sh")
 			id := srv.Enqueue(runtimeapitest.Event{Payload: []byte("trap-term")})
-			// Wait until the handler has written its first line.
-			if !bootstraptest.WaitFor(10*time.Second, func() bool { return len(p.Marked()) > 0 }) {
+			// The handler runs its `sleep 30` once its trap is set and its
+			// first line written.
+			if !bootstraptest.WaitFor(30*time.Second, func() bool { return p.Runs("sleep", "30") }) {
 				t.Fatal("handler did not start")
 			}
-			time.Sleep(200 * time.Millisecond)
 			if err := p.Signal(syscall.SIGTERM); err != nil {
 				t.Fatal(err)
 			}
-			code, ok := p.Wait(5 * time.Second)
+			// The handler sleeps 30s: 10s catches waiting for it.
+			code, ok := p.Wait(10 * time.Second)
 			if !ok || code != 0 {
 				t.Fatalf("bootstrap exit %d (exited %v), want a prompt 0", code, ok)
 			}
-			inv, err := srv.Wait(ctx(t, 5*time.Second), id)
+			inv, err := srv.Wait(ctx(t, 10*time.Second), id)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -535,6 +564,33 @@ func TestSIGTERMFinishesTheInvocationAndExits(t *testing.T) {
 				wantRegisteredInTime(t, srv)
 			} else if regs := srv.Registrations(); len(regs) != 0 {
 				t.Errorf("registered without graceful shutdown: %+v", regs)
+			}
+		})
+	}
+}
+
+// TestSIGTERMWhileIdleSaysSoAndExits: an idle bootstrap (in /next) that
+// gets SIGTERM exits 0 at once, and the log line that says why is written
+// before it exits, however quickly it gets there.
+func TestSIGTERMWhileIdleSaysSoAndExits(t *testing.T) {
+	for _, graceful := range []bool{false, true} {
+		t.Run(fmt.Sprintf("graceful-shutdown=%v", graceful), func(t *testing.T) {
+			srv, p := start(t, runtimeapitest.Options{}, nil, fmt.Sprintf("--graceful-shutdown=%v", graceful), "--", "./behave.sh")
+			wantSuccess(t, call(t, srv, "hello"), "hello\n")
+			if err := srv.WaitNextCalls(ctx(t, 30*time.Second), 2); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			code, ok := p.Wait(10 * time.Second)
+			if !ok || code != 0 {
+				t.Fatalf("bootstrap exit %d (exited %v), want 0", code, ok)
+			}
+			// The process has exited: everything it wrote is in the pipe,
+			// which reaches Stderr once Wait has returned.
+			if !strings.Contains(p.Stderr(), "terminated signal received") {
+				t.Errorf("stderr lacks the shutdown line:\n%s", p.Stderr())
 			}
 		})
 	}

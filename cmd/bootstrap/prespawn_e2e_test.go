@@ -181,17 +181,21 @@ func TestPrespawnFatalRuntimeAPIErrorEndsTheSpare(t *testing.T) {
 }
 
 func TestPrespawnDeadline(t *testing.T) {
-	srv, p := start(t, runtimeapitest.Options{}, nil, "--prespawn", "--deadline-margin", "500ms", "--kill-grace", "200ms", "--", "./prespawn.sh")
+	// Stopped 2s before a deadline 3s after the hand-out, killed 200ms
+	// later: 1.8s to report, which only a hang misses on a loaded machine.
+	srv, p := start(t, runtimeapitest.Options{}, nil, "--prespawn", "--deadline-margin", "2s", "--kill-grace", "200ms", "--", "./prespawn.sh")
+	if err := srv.WaitNextCalls(ctx(t, 30*time.Second), 1); err != nil {
+		t.Fatal(err)
+	}
 	time.Sleep(300 * time.Millisecond) // the spare's idle time must not count
-	deadline := time.Now().Add(2 * time.Second)
-	inv, err := srv.Invoke(ctx(t, 30*time.Second), runtimeapitest.Event{Payload: []byte("sleep"), Deadline: deadline})
+	inv, err := srv.Invoke(ctx(t, 30*time.Second), runtimeapitest.Event{Payload: []byte("sleep"), Timeout: 3 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if inv.Outcome != "response" || inv.ErrorType() != "Runtime.HandlerTimeout" || string(inv.Body) != "ready\nsleeping\n" {
 		t.Fatalf("outcome %q error %q body %q", inv.Outcome, inv.ErrorType(), inv.Body)
 	}
-	if inv.Done.After(deadline) {
+	if deadline := inv.Event.Deadline; inv.Done.After(deadline) {
 		t.Errorf("reported %v after the deadline", inv.Done.Sub(deadline))
 	}
 	parsePrespawn(t, call(t, srv, "after"))
@@ -234,7 +238,7 @@ func TestPrespawnHundredInvocationsLeakNothing(t *testing.T) {
 	for _, a := range actions {
 		call(t, srv, a)
 	}
-	fds0, err := settledFDs(p)
+	fds0, err := settledFDs(t, srv, p, len(actions))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +250,7 @@ func TestPrespawnHundredInvocationsLeakNothing(t *testing.T) {
 		}
 	}
 	wantSuccess(t, call(t, srv, "hello"), "hello\n")
-	fds, err := settledFDs(p)
+	fds, err := settledFDs(t, srv, p, len(actions)+101)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,12 +273,15 @@ func TestPrespawnWithCGIIsRefused(t *testing.T) {
 	_ = srv
 }
 
-// settledFDs counts the bootstrap's descriptors once the spare for the next
-// invocation is up, and only it: the moment both counts compare alike.
-func settledFDs(p *bootstraptest.Process) (map[string]int, error) {
-	if !bootstraptest.WaitFor(5*time.Second, func() bool { return len(p.Marked()) == 1 }) {
+// settledFDs counts the bootstrap's descriptors once, after invocations
+// calls, the spare for the next invocation is up, and only it, and the loop
+// waits in its next /next: the moment both counts compare alike.
+func settledFDs(t *testing.T, srv *runtimeapitest.Server, p *bootstraptest.Process, invocations int) (map[string]int, error) {
+	if !bootstraptest.WaitFor(30*time.Second, func() bool { return len(p.Marked()) == 1 }) {
 		return nil, fmt.Errorf("processes %v, want the one spare", p.Marked())
 	}
-	time.Sleep(100 * time.Millisecond) // the loop is in /next by now
+	if err := srv.WaitNextCalls(ctx(t, 30*time.Second), invocations+1); err != nil {
+		return nil, err
+	}
 	return p.OpenFDs()
 }

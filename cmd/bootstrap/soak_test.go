@@ -71,7 +71,10 @@ func TestSoak(t *testing.T) {
 		kind := soakKinds[i%len(soakKinds)]
 		ev := runtimeapitest.Event{Payload: []byte(kind + "\nsoak")}
 		if i%100 == 50 {
-			kind, ev = "timeout", runtimeapitest.Event{Payload: []byte("sleep"), Timeout: 400 * time.Millisecond}
+			// Output began, so the timeout ends the stream with trailers:
+			// 1.25s before the default margin stops it, ample to write
+			// "started" on a loaded machine (150ms may not be).
+			kind, ev = "timeout", runtimeapitest.Event{Payload: []byte("sleep"), Timeout: 1500 * time.Millisecond}
 		}
 		inv, err := srv.Invoke(ctx(t, 60*time.Second), ev)
 		if err != nil {
@@ -128,7 +131,7 @@ func sample(p *bootstraptest.Process, n int) (soakSample, error) {
 	s := soakSample{n: n}
 	// The line for invocation n follows the Runtime API's 202: wait for it.
 	var stats string
-	bootstraptest.WaitFor(5*time.Second, func() bool {
+	bootstraptest.WaitFor(30*time.Second, func() bool {
 		out := p.Stderr()
 		stats = out[strings.LastIndex(out, "runtime stats")+1:]
 		return strings.Count(out, "runtime stats") >= n

@@ -260,6 +260,21 @@ func (p *Process) Marked() []int {
 	return out
 }
 
+// Runs reports whether a live process carrying the bootstrap's marker runs
+// exactly argv (its /proc/PID/cmdline). A handler that runs a command once
+// it is ready (a trap set, a line written) makes a readiness signal that
+// needs no sleep.
+func (p *Process) Runs(argv ...string) bool {
+	want := []byte(strings.Join(argv, "\x00") + "\x00")
+	for _, pid := range p.Marked() {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err == nil && bytes.Equal(b, want) {
+			return true
+		}
+	}
+	return false
+}
+
 // MarkedPids lists live (non-zombie) processes whose environment has marker.
 func MarkedPids(marker string) []int {
 	entries, _ := os.ReadDir("/proc")

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"go.uber.org/goleak"
 )
@@ -201,6 +200,8 @@ func TestHeadAndFirstChunkShareOneWrite(t *testing.T) {
 }
 
 func TestEarlyResponseReleasesBlockedWriter(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
 	addr := rawServer(t, func(c net.Conn) {
 		br := bufio.NewReader(c)
 		if _, err := http.ReadRequest(br); err != nil {
@@ -208,9 +209,11 @@ func TestEarlyResponseReleasesBlockedWriter(t *testing.T) {
 			return
 		}
 		// Answer without reading the body, then keep the connection open
-		// and unread, so only the early-answer logic can free the writer.
+		// and unread until the test ends (not for a fixed time, which a
+		// slow writer could outlast), so only the early-answer logic can
+		// free the writer.
 		_, _ = io.WriteString(c, "HTTP/1.1 413 Request Entity Too Large\r\nContent-Length: 35\r\n\r\n{\"errorType\":\"RequestEntityTooLarge\"")
-		time.Sleep(2 * time.Second)
+		<-release
 	})
 	s := open(t, addr)
 	chunk := bytes.Repeat([]byte{'x'}, 1<<20)

@@ -72,7 +72,7 @@ func TestStdoutRawConn(t *testing.T) {
 			// The escapee holds stdout past the handler's exit: the drain
 			// deadline ends the raw reads and Read delivers what is left.
 			name:    "drain deadline",
-			body:    `setsid sh -c 'echo $$; exec sleep 30' & sleep 0.2; echo hi; exit 0`,
+			body:    awaitFile + `; setsid sh -c 'echo $$; : >left; exec sleep 30' & await left; echo hi; exit 0`,
 			opts:    Options{DrainTimeout: 200 * time.Millisecond},
 			want:    "hi",
 			wantRaw: func(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) },

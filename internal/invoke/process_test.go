@@ -117,6 +117,22 @@ func firstInt(t *testing.T, out []byte) int {
 	return 0
 }
 
+// awaitFile is shell that waits, bounded at a few seconds, for the file
+// named by its argument in the working directory: a readiness signal from
+// another process (an escapee that has left the group, or the test) that
+// needs no guessed sleep.
+const awaitFile = `await() { i=0; while [ ! -e "$1" ] && [ $i -lt 2000 ]; do sleep 0.01; i=$((i+1)); done; }`
+
+// exitedAt is when the handler of r exited, for a handler that exited
+// after it was fed: Duration counts from Fed then, from Started if it was
+// never fed.
+func exitedAt(r Result) time.Time {
+	if r.Fed.IsZero() {
+		return r.Started.Add(r.Duration)
+	}
+	return r.Fed.Add(r.Duration)
+}
+
 func TestEchoStdin(t *testing.T) {
 	out, r := run(t, "cat", Options{Stdin: []byte(`{"hello":"world"}`)})
 	if string(out) != `{"hello":"world"}` {
@@ -156,7 +172,10 @@ func TestBinaryRoundTrip(t *testing.T) {
 }
 
 func TestIncrementalOutput(t *testing.T) {
-	p := start(t, script(t, "echo first; sleep 1; echo second"), Options{})
+	// The handler writes its second line only once the test, having read
+	// the first, creates "go": the first cannot have waited for the exit.
+	cmd := script(t, awaitFile+"; echo first; await go; echo second")
+	p := start(t, cmd, Options{})
 	defer p.Wait()
 	buf := make([]byte, 64)
 	n, err := p.Stdout().Read(buf)
@@ -167,6 +186,9 @@ func TestIncrementalOutput(t *testing.T) {
 	case <-p.exited:
 		t.Fatal("the first line was only readable after the handler exited")
 	default:
+	}
+	if err := os.WriteFile(filepath.Join(cmd.Dir, "go"), nil, 0o644); err != nil {
+		t.Fatal(err)
 	}
 	rest, err := io.ReadAll(p.Stdout())
 	if err != nil || string(rest) != "second\n" {
@@ -239,8 +261,10 @@ func TestNilEnvIsEmpty(t *testing.T) {
 }
 
 func TestDeadline(t *testing.T) {
+	// The deadline leaves the shell ample time to write its line, even on a
+	// loaded machine; what is checked is relative to when it started.
 	cmd := script(t, "echo started; sleep 30")
-	deadline := time.Now().Add(300 * time.Millisecond)
+	deadline := time.Now().Add(2 * time.Second)
 	p := start(t, cmd, Options{Deadline: deadline})
 	out, _ := io.ReadAll(p.Stdout())
 	r := p.Wait()
@@ -250,13 +274,18 @@ func TestDeadline(t *testing.T) {
 	if !r.TimedOut || r.Signal != syscall.SIGTERM || r.ExitCode != -1 || r.Success() || r.Stopped != nil {
 		t.Fatalf("result %+v, want timed out by SIGTERM", r)
 	}
-	if r.Duration < 250*time.Millisecond || r.Duration > 5*time.Second {
-		t.Fatalf("Duration %v, want about 300ms", r.Duration)
+	// The clock starts when the handler got its input (Fed), which Start
+	// does at once.
+	if r.Fed.IsZero() || r.Fed.Before(r.Started) {
+		t.Fatalf("Fed %v, Started %v", r.Fed, r.Started)
 	}
-	msg := r.Message()
-	d, err := time.ParseDuration(strings.TrimPrefix(msg, "timed out after "))
-	if !strings.HasPrefix(msg, "timed out after ") || err != nil || d < 250*time.Millisecond || d > 300*time.Millisecond || d != d.Round(time.Millisecond) {
-		t.Fatalf("Message() = %q, want about \"timed out after 300ms\"", msg)
+	// Signalled at the deadline, not before; 30s would be the sleep.
+	if exitAt := exitedAt(r); exitAt.Before(deadline) || r.Duration > 20*time.Second {
+		t.Fatalf("exited %v after the deadline (Duration %v)", exitAt.Sub(deadline), r.Duration)
+	}
+	want := "timed out after " + deadline.Sub(r.Fed).Round(time.Millisecond).String()
+	if msg := r.Message(); msg != want {
+		t.Fatalf("Message() = %q, want %q (Fed to the deadline)", msg, want)
 	}
 }
 
@@ -282,7 +311,8 @@ func TestSIGTERMIgnoredGetsSIGKILL(t *testing.T) {
 		t.Run(fmt.Sprintf("deadline=%v", viaDeadline), func(t *testing.T) {
 			opts := Options{KillGrace: 200 * time.Millisecond}
 			if viaDeadline {
-				opts.Deadline = time.Now().Add(500 * time.Millisecond)
+				// Ample time to set the trap first, even under load.
+				opts.Deadline = time.Now().Add(2 * time.Second)
 			}
 			p := start(t, script(t, body), opts)
 			rd := bufio.NewReader(p.Stdout())
@@ -304,7 +334,7 @@ func TestSIGTERMIgnoredGetsSIGKILL(t *testing.T) {
 			if r.Signal != syscall.SIGKILL || r.TimedOut != viaDeadline || (r.Stopped != nil) == viaDeadline {
 				t.Fatalf("result %+v, want SIGKILL", r)
 			}
-			if exitAt := r.Started.Add(r.Duration); exitAt.Sub(stoppedAt) < 150*time.Millisecond {
+			if exitAt := exitedAt(r); exitAt.Sub(stoppedAt) < 150*time.Millisecond {
 				t.Fatalf("SIGKILL came %v after SIGTERM, want the 200ms grace", exitAt.Sub(stoppedAt))
 			}
 			if want := "stopped: test stop"; !viaDeadline && r.Message() != want {
@@ -413,7 +443,7 @@ func runEscapee(t *testing.T, opts Options, clearEnv bool) (Result, int) {
 	if clearEnv {
 		escape = "setsid env -i"
 	}
-	p := start(t, script(t, escape+` /bin/sh -c 'echo $$; exec sleep 30' & sleep 0.2; echo hi; exit 0`), opts)
+	p := start(t, script(t, awaitFile+`; `+escape+` /bin/sh -c 'echo $$; : >left; exec sleep 30' & await left; echo hi; exit 0`), opts)
 	out, err := io.ReadAll(p.Stdout())
 	r := p.Wait()
 	if err != nil || !slices.Contains(lines(out), "hi") {
@@ -433,8 +463,7 @@ func TestSetsidEscapee(t *testing.T) {
 	// test can clean up.
 	const drain = 300 * time.Millisecond
 	r, pid := runEscapee(t, Options{DrainTimeout: drain}, true)
-	exitedAt := r.Started.Add(r.Duration)
-	if waited := time.Since(exitedAt); waited < drain-50*time.Millisecond || waited > 5*time.Second {
+	if waited := time.Since(exitedAt(r)); waited < drain-50*time.Millisecond || waited > 5*time.Second {
 		t.Fatalf("stream ended %v after the exit, want about %v", waited, drain)
 	}
 	if processGone(pid) {
@@ -453,7 +482,7 @@ func TestDrainDeliversBufferedOutput(t *testing.T) {
 	// and exits. The caller only starts reading after the drain deadline
 	// has passed: everything written before the exit must still arrive.
 	pids := make(chan int, 1)
-	p := start(t, script(t, `setsid sh -c 'echo $$ >&2; exec sleep 30' & sleep 0.1; head -c 60000 /dev/zero | tr '\0' x; exit 0`), Options{
+	p := start(t, script(t, awaitFile+`; setsid sh -c 'echo $$ >&2; : >left; exec sleep 30' & await left; head -c 60000 /dev/zero | tr '\0' x; exit 0`), Options{
 		DrainTimeout: 20 * time.Millisecond,
 		Stderr: func(line []byte) {
 			if n, err := strconv.Atoi(string(line)); err == nil {
@@ -498,10 +527,11 @@ func TestStdinHeldByEscapee(t *testing.T) {
 	// The escapee keeps stdin open and never reads it, so the writer
 	// blocks on a full pipe forever unless Wait closes the write end.
 	// (A background job's stdin is /dev/null unless redirected, hence fd 3.)
-	body := `exec 3<&0
-setsid sh -c 'echo $$; exec sleep 30 >/dev/null 2>&1' <&3 3<&- &
+	body := awaitFile + `
+exec 3<&0
+setsid sh -c 'echo $$; : >left; exec sleep 30 >/dev/null 2>&1' <&3 3<&- &
 exec 3<&-
-sleep 0.1
+await left
 exit 0`
 	p := start(t, script(t, body), Options{Stdin: bytes.Repeat([]byte("e"), 6<<20)})
 	out, _ := io.ReadAll(p.Stdout())

@@ -94,7 +94,8 @@ func TestLoopOutcomes(t *testing.T) {
 		{"empty success", `exit 0`, nil, "", 0, "response", "", "", ""},
 		{"failure after output", `echo partial; echo why >&2; exit 3`, nil, "", 0, "response", "partial\n", runtimeapi.TypeExitError, "exit status 3"},
 		{"failure before output", `echo why >&2; exit 4`, nil, "", 0, "error", "", runtimeapi.TypeExitError, "exit status 4"},
-		{"deadline after output", `echo started; exec sleep 30`, nil, "", time.Second, "response", "started\n", runtimeapi.TypeHandlerTimeout, "stopped 300ms (the deadline margin) before the invocation's deadline"},
+		// 3s: the handler has 2.7s to write its line before it is stopped.
+		{"deadline after output", `echo started; exec sleep 30`, nil, "", 3 * time.Second, "response", "started\n", runtimeapi.TypeHandlerTimeout, "stopped 300ms (the deadline margin) before the invocation's deadline"},
 		{"deadline before output", `exec sleep 30`, nil, "", time.Second, "error", "", runtimeapi.TypeHandlerTimeout, "stopped 300ms (the deadline margin) before the invocation's deadline"},
 		{"http prelude", `printf 'Status: 201\r\nContent-Type: a/b\r\n\r\nhi'`, mode.HTTPMode{}, "{}", 0, "response", "{\"statusCode\":201,\"headers\":{\"content-type\":\"a/b\"}}\x00\x00\x00\x00\x00\x00\x00\x00hi", "", ""},
 		{"malformed header block", `printf 'oops\r\n\r\n'; sleep 5`, mode.HTTPMode{}, "{}", 0, "error", "", runtimeapi.TypeInvalidHeaderBlock, "line 1"},
@@ -168,23 +169,25 @@ func checkExited(t *testing.T, exits chan exit, inv *runtimeapitest.Invocation, 
 }
 
 func TestLoopShutdownFinishesTheInvocation(t *testing.T) {
-	srv, done, cancel := runLoop(t, handler(t, `echo start; exec sleep 30`), nil, nil)
+	// The handler creates a file once its line is written: the shutdown
+	// comes after that, however slowly the handler started.
+	ready := filepath.Join(t.TempDir(), "ready")
+	srv, done, cancel := runLoop(t, handler(t, `echo start; : >'`+ready+`'; exec sleep 30`), nil, nil)
 	id := srv.Enqueue(runtimeapitest.Event{Payload: []byte("{}")})
-	if err := srv.WaitNextCalls(context.Background(), 1); err != nil {
-		t.Fatal(err)
+	if !waitFile(ready, 30*time.Second) {
+		t.Fatal("the handler did not start")
 	}
-	time.Sleep(300 * time.Millisecond) // the handler is running
 	cancel()
 	select {
 	case err := <-done:
 		if err != nil {
 			t.Fatalf("Run = %v, want nil after a shutdown", err)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(10 * time.Second):
 		t.Fatal("Run did not return after the shutdown")
 	}
 	done <- nil // for the cleanup
-	ctx, stop := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, stop := context.WithTimeout(context.Background(), 10*time.Second)
 	defer stop()
 	inv, err := srv.Wait(ctx, id)
 	if err != nil {
@@ -193,6 +196,16 @@ func TestLoopShutdownFinishesTheInvocation(t *testing.T) {
 	if inv.ErrorType() != runtimeapi.TypeShutdown || string(inv.Body) != "start\n" {
 		t.Errorf("type %q body %q", inv.ErrorType(), inv.Body)
 	}
+}
+
+// waitFile polls for path to exist, for at most timeout.
+func waitFile(path string, timeout time.Duration) bool {
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(path); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 func TestLoopFatalErrors(t *testing.T) {

@@ -68,10 +68,19 @@ func (r Runtime) Run(ctx context.Context) error {
 	cfg := r.Config
 	cfg.API = client
 	// Say so as the signal arrives: Lambda SIGKILLs the runtime soon after
-	// SIGTERM, and this line is how the function's log shows it came.
-	defer context.AfterFunc(ctx, func() {
+	// SIGTERM, and this line is how the function's log shows it came. The
+	// line is written on its own goroutine, which an idle bootstrap's quick
+	// exit would beat: the return waits for it once it has started.
+	logged := make(chan struct{})
+	stopLogging := context.AfterFunc(ctx, func() {
+		defer close(logged)
 		log.Info("shutting down", zap.String("reason", context.Cause(ctx).Error()))
-	})()
+	})
+	defer func() {
+		if !stopLogging() {
+			<-logged
+		}
+	}()
 	if r.GracefulShutdown {
 		// Not cancelled by the signal: the extension stays registered
 		// through the shutdown it exists for, as aws-lambda-go's does.

@@ -63,7 +63,7 @@ func TestLoopLogsTheResponseSize(t *testing.T) {
 			// The summary is logged after the Runtime API's 202, which the
 			// server records first: wait for it, boundedly.
 			var summary []observer.LoggedEntry
-			for i := 0; i < 200; i++ {
+			for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
 				if summary = logs.FilterMessage("invocation done").All(); len(summary) > 0 {
 					break
 				}

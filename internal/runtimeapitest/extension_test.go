@@ -44,7 +44,7 @@ func eventNext(t testing.TB, s *Server, id string) *raw {
 // waitEventNextCalls waits until registration i has made n event/next calls.
 func waitEventNextCalls(t testing.TB, s *Server, i, n int) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+	for deadline := time.Now().Add(patience); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
 		if regs := s.Registrations(); len(regs) > i && regs[i].EventNextCalls >= n {
 			return
 		}

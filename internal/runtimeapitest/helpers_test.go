@@ -21,9 +21,14 @@ func TestMain(m *testing.M) {
 
 const base = "/2018-06-01/runtime"
 
-// ctxT returns a context that ends with the test (or after 10s).
+// patience bounds every wait for something that must happen (a response, a
+// close, a state): only a hang reaches it, never a loaded machine moving a
+// few megabytes through the race detector.
+const patience = 30 * time.Second
+
+// ctxT returns a context that ends with the test (or after patience).
 func ctxT(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	t.Cleanup(cancel)
 	return ctx
 }
@@ -93,7 +98,7 @@ func (r *raw) write(parts ...string) {
 
 // tryResp reads one response and its whole body.
 func (r *raw) tryResp() (*http.Response, []byte, error) {
-	r.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	r.c.SetReadDeadline(time.Now().Add(patience))
 	defer r.c.SetReadDeadline(time.Time{})
 	resp, err := http.ReadResponse(r.br, nil)
 	if err != nil {
@@ -126,7 +131,7 @@ func (r *raw) expectStatus(want int) []byte {
 // expectClosed checks that the server closes the connection without a response.
 func (r *raw) expectClosed() {
 	r.t.Helper()
-	r.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	r.c.SetReadDeadline(time.Now().Add(patience))
 	n, err := r.br.Read(make([]byte, 1))
 	if err == nil || n > 0 {
 		r.t.Fatalf("connection still open (read %d, %v)", n, err)
@@ -196,7 +201,7 @@ func jsonPost(id, kind, body string, lines ...string) string {
 // waitResponding waits until the server has started reading a terminal POST for id.
 func waitResponding(t testing.TB, s *Server, id string) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+	for deadline := time.Now().Add(patience); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
 		s.mu.Lock()
 		st := s.invs[id].state
 		s.mu.Unlock()

@@ -1306,7 +1306,7 @@ func TestCloseUnblocksWaiters(t *testing.T) {
 	}()
 	select {
 	case <-done:
-	case <-time.After(5 * time.Second):
+	case <-time.After(patience):
 		t.Fatal("Close hung")
 	}
 	for range 2 {
@@ -1355,7 +1355,7 @@ func TestDeadWaiter(t *testing.T) {
 		t.Fatal(err)
 	}
 	dead.c.Close()
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) { // let the server notice the close
+	for deadline := time.Now().Add(patience); ; time.Sleep(time.Millisecond) { // let the server notice the close
 		s.mu.Lock()
 		n := len(s.waiters)
 		s.mu.Unlock()
