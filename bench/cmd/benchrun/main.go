@@ -126,7 +126,8 @@ type binaries struct {
 }
 
 // build compiles the contenders the way releases are built: static,
-// trimmed paths, no symbol table or DWARF.
+// trimmed paths, no symbol table or DWARF, and streamstrap with the lambda
+// build tag, as the layer and the image ship it (no local or serve).
 func build(dir string) (binaries, error) {
 	root, err := benchRoot()
 	if err != nil {
@@ -148,7 +149,7 @@ func build(dir string) (binaries, error) {
 		{root, "./handlers/stamp", b.stamp},
 	}
 	for _, j := range jobs {
-		cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-ldflags", "-s -w", "-o", j.bin, j.pkg)
+		cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-tags", "lambda", "-ldflags", "-s -w", "-o", j.bin, j.pkg)
 		cmd.Dir = j.dir
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
