@@ -88,7 +88,7 @@ FUZZ_TARGETS := \
 	internal/runtimeapi:FuzzNextHeaders internal/chunked:FuzzReadAnswer internal/handler:FuzzSplitWords \
 	internal/prelude:FuzzParser internal/preflight:FuzzCheck internal/cgi:FuzzFromEvent \
 	internal/cgi:FuzzPathInfo internal/eventstream:FuzzDecode internal/functionurl:FuzzWriter \
-	internal/runtimeapi:FuzzWireAnswer
+	internal/keepalive:FuzzWireAnswer
 fuzz:
 	@echo "fuzzing for $(FUZZTIME) each: a line every 3s, and the last ones may show 0/sec; each stops by itself"
 	@for t in $(FUZZ_TARGETS); do \
@@ -116,7 +116,7 @@ bench:
 	$(GO) test -run='^$$' -bench=. -skip='^BenchmarkServe' -benchtime=3x -count=1 ./cmd/bootstrap/
 	$(GO) test -run='^$$' -bench=BenchmarkServeFirstByte -benchtime=100x -count=1 ./cmd/bootstrap/
 	$(GO) test -run='^$$' -bench='^BenchmarkServe(Throughput|PeakRSS)$$' -benchtime=5x -count=1 ./cmd/bootstrap/
-	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./internal/chunked/ ./internal/prelude/ ./internal/runtimeapi/ ./internal/invoke/ ./internal/preflight/ ./internal/runtimeapitest/
+	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./internal/chunked/ ./internal/prelude/ ./internal/runtimeapi/ ./internal/keepalive/ ./internal/invoke/ ./internal/preflight/ ./internal/runtimeapitest/
 	cd bench && $(GO) run ./cmd/benchrun -out ../BENCHMARKS.md
 
 ## reproducible: build a snapshot of the sources twice, in two directories, the second

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/streamstrap/streamstrap/internal/chunked"
+	"github.com/streamstrap/streamstrap/internal/keepalive"
 )
 
 // Invocation is one event handed out by /next, with its context.
@@ -152,10 +153,10 @@ const BufferSize = chunked.CopyBufferSize
 // Client speaks the Lambda Runtime API over HTTP/1.1.
 type Client struct {
 	addr string
-	wire *wire
+	wire *keepalive.Client
 	dial chunked.Dialer
 	ua   string
-	next wireRequest // GET /next, the same every time
+	next keepalive.Request // GET /next, the same every time
 	// peerTimeout bounds each wait the Runtime API controls, except the
 	// long poll of /next; zero means DefaultPeerTimeout.
 	peerTimeout time.Duration
@@ -196,18 +197,27 @@ func NewClient(addr, userAgent string, maxConns int) *Client {
 		// No timeout: /next is a long poll that may wait for minutes.
 		// The wire client never follows a redirect: the Runtime API is the
 		// only peer, and a 3xx comes back as the answer (a protocol error).
-		wire: &wire{addr: addr, dial: dialer.DialContext, maxIdle: max(maxConns, 1) + 1},
+		wire: newWire(addr, dialer.DialContext, max(maxConns, 1)+1),
 		dial: dialer.DialContext,
 		ua:   userAgent,
-		next: wireRequest{method: http.MethodGet, path: PathNext, header: []string{"User-Agent", userAgent}},
+		next: keepalive.Request{Method: http.MethodGet, Path: PathNext, Header: []string{"User-Agent", userAgent}},
 	}
+}
+
+// newWire returns the keep-alive client of the small calls (/next, the
+// error posts, the Extensions API) to the API at addr; the API's header
+// names are interned, so an answer's headers cost no allocation each.
+func newWire(addr string, dial chunked.Dialer, maxIdle int) *keepalive.Client {
+	return keepalive.New(addr, dial, maxIdle,
+		HeaderRequestID, HeaderDeadlineMs, HeaderFunctionARN, HeaderTraceID,
+		HeaderClientContext, HeaderCognitoIdentity, HeaderTenantID, HeaderExtensionIdentifier)
 }
 
 // Next waits for the next invocation. An *EventError is an event that
 // cannot be run but can be reported; any other failure is fatal for the
 // runtime.
 func (c *Client) Next(ctx context.Context) (*Invocation, error) {
-	resp, err := c.wire.do(ctx, &c.next)
+	resp, err := c.wire.Do(ctx, &c.next)
 	if err != nil {
 		return nil, callError(http.MethodGet, PathNext, err)
 	}
@@ -304,8 +314,8 @@ func (c *Client) PostInitError(ctx context.Context, e FunctionError) error {
 func (c *Client) postError(ctx context.Context, path string, e FunctionError) error {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout())
 	defer cancel()
-	resp, err := c.wire.do(ctx, &wireRequest{method: http.MethodPost, path: path, body: e.Bounded().JSON(),
-		header: []string{"User-Agent", c.ua, "Content-Type", ContentTypeError, HeaderErrorType, e.Type}})
+	resp, err := c.wire.Do(ctx, &keepalive.Request{Method: http.MethodPost, Path: path, Body: e.Bounded().JSON(),
+		Header: []string{"User-Agent", c.ua, "Content-Type", ContentTypeError, HeaderErrorType, e.Type}})
 	if err != nil {
 		return callError(http.MethodPost, path, err)
 	}
@@ -394,4 +404,4 @@ func early(err error) error {
 }
 
 // CloseIdle releases idle connections, e.g. before exiting.
-func (c *Client) CloseIdle() { c.wire.closeIdle() }
+func (c *Client) CloseIdle() { c.wire.CloseIdle() }

@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/streamstrap/streamstrap/internal/keepalive"
 )
 
 // Defaults for ExtensionOptions.
@@ -45,7 +47,7 @@ type ExtensionOptions struct {
 // event/next, which never answers, in the background.
 type Extension struct {
 	id     string
-	wire   *wire
+	wire   *keepalive.Client
 	cancel context.CancelFunc
 	done   chan struct{}
 	err    error // why event/next ended; written before done is closed
@@ -67,11 +69,11 @@ func RegisterShutdownExtension(ctx context.Context, addr string, opts ExtensionO
 	// process, and the runtime's client must not count it against its
 	// idle-connection pool. No keep-alive probes, as in NewClient: the
 	// environment is frozen between invocations.
-	w := &wire{addr: addr, dial: (&net.Dialer{KeepAlive: -1}).DialContext, maxIdle: 1}
+	w := newWire(addr, (&net.Dialer{KeepAlive: -1}).DialContext, 1)
 	e := &Extension{wire: w, done: make(chan struct{})}
 	id, err := e.register(ctx, addr, opts)
 	if err != nil {
-		w.closeIdle()
+		w.CloseIdle()
 		return nil, err
 	}
 	e.id = id
@@ -85,8 +87,8 @@ func (e *Extension) register(ctx context.Context, addr string, opts ExtensionOpt
 	ctx, cancel := context.WithTimeout(ctx, opts.RegisterTimeout)
 	defer cancel()
 	const path = ExtensionPathRegister
-	resp, err := e.wire.do(ctx, &wireRequest{method: http.MethodPost, path: path, body: registerBody,
-		header: []string{"User-Agent", opts.UserAgent, "Content-Type", "application/json", HeaderExtensionName, opts.Name}})
+	resp, err := e.wire.Do(ctx, &keepalive.Request{Method: http.MethodPost, Path: path, Body: registerBody,
+		Header: []string{"User-Agent", opts.UserAgent, "Content-Type", "application/json", HeaderExtensionName, opts.Name}})
 	if err != nil {
 		return "", callError(http.MethodPost, path, err)
 	}
@@ -111,7 +113,7 @@ func (e *Extension) register(ctx context.Context, addr string, opts ExtensionOpt
 // what tells Lambda the extension has finished its init.
 func (e *Extension) waitNext(ctx context.Context, addr, userAgent string, onEnd func(error)) {
 	defer close(e.done)
-	defer e.wire.closeIdle()
+	defer e.wire.CloseIdle()
 	err := e.next(ctx, addr, userAgent)
 	if ctx.Err() == nil {
 		e.err = err
@@ -123,8 +125,8 @@ func (e *Extension) waitNext(ctx context.Context, addr, userAgent string, onEnd 
 
 func (e *Extension) next(ctx context.Context, addr, userAgent string) error {
 	const path = ExtensionPathNext
-	resp, err := e.wire.do(ctx, &wireRequest{method: http.MethodGet, path: path,
-		header: []string{"User-Agent", userAgent, HeaderExtensionIdentifier, e.id}})
+	resp, err := e.wire.Do(ctx, &keepalive.Request{Method: http.MethodGet, Path: path,
+		Header: []string{"User-Agent", userAgent, HeaderExtensionIdentifier, e.id}})
 	if err != nil {
 		return callError(http.MethodGet, path, err)
 	}

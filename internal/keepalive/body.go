@@ -1,4 +1,4 @@
-package runtimeapi
+package keepalive
 
 import (
 	"bufio"
@@ -15,8 +15,8 @@ import (
 // the connection's end. Close returns the connection to the pool when the
 // body was read to its end and the peer keeps the connection.
 type body struct {
-	c     *wireConn
-	w     *wire
+	c     *conn
+	w     *Client
 	stop  func() bool // the call's context watch
 	r     io.Reader
 	done  bool // the body was read to its end
@@ -24,7 +24,7 @@ type body struct {
 	once  sync.Once
 }
 
-func newBody(resp *http.Response, c *wireConn, w *wire, stop func() bool) (*body, error) {
+func newBody(resp *http.Response, c *conn, w *Client, stop func() bool) (*body, error) {
 	b := &body{c: c, w: w, stop: stop, reuse: true}
 	h := resp.Header
 	if resp.ProtoMinor == 0 || hasToken(h["Connection"], "close") {

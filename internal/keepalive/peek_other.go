@@ -1,6 +1,6 @@
 //go:build !unix
 
-package runtimeapi
+package keepalive
 
 import "net"
 

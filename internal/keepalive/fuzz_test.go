@@ -1,4 +1,4 @@
-package runtimeapi
+package keepalive
 
 import (
 	"bufio"
@@ -7,8 +7,8 @@ import (
 	"testing"
 )
 
-// FuzzWireAnswer feeds arbitrary bytes to the wire client's parser of an
-// answer (/next, /error): the head, then a chunked body. It must never
+// FuzzWireAnswer feeds arbitrary bytes to the client's parser of an answer
+// (/next, /error): the head, then a chunked body. It must never
 // panic, never return a status outside 100-999, and a chunked body read
 // through the limit must stay within it.
 func FuzzWireAnswer(f *testing.F) {
@@ -27,7 +27,7 @@ func FuzzWireAnswer(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, answer []byte) {
 		br := bufio.NewReaderSize(bytes.NewReader(answer), 4096)
-		resp, err := readHead(br)
+		resp, err := readHead(br, nil)
 		if err != nil {
 			return
 		}

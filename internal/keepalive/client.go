@@ -1,4 +1,7 @@
-package runtimeapi
+// Package keepalive is a minimal keep-alive HTTP/1.1 client for one
+// loopback peer: bounded header reads, 1xx answers skipped, redirects
+// returned never followed, stale connections replaced.
+package keepalive
 
 import (
 	"bufio"
@@ -15,29 +18,44 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/streamstrap/streamstrap/internal/chunked"
 )
 
-// wire is the minimal HTTP/1.1 client of the Runtime API's small calls:
-// /next, /error, init/error and the Extensions API. The peer is one
-// loopback server that answers plain HTTP/1.1, so net/http's client, with
-// its proxies, TLS, HTTP/2 and redirects, is not needed: leaving it out
-// takes about 2 MB off the binary and a good share of the CPU of each
-// invocation. The streamed /response goes through internal/chunked.
+// Client is a minimal HTTP/1.1 client for one loopback peer that answers
+// plain HTTP/1.1 (the Lambda Runtime and Extensions APIs). net/http's
+// client, with its proxies, TLS, HTTP/2 and redirects, is not needed for
+// such a peer: leaving it out takes about 2 MB off the binary and a good
+// share of the CPU of each call.
 //
 // Connections are kept alive between calls (at most maxIdle idle ones), as
 // net/http's client would; a reused connection the peer has closed is
 // replaced, and a call that failed on one before any answer arrived is made
 // once more on a new connection. Answers are read with bounded lines and
-// headers; a redirect is returned as it is, never followed.
-type wire struct {
+// headers; 1xx answers are skipped; a redirect is returned as it is, never
+// followed.
+//
+// A Client is safe for concurrent use. The zero value is not usable; make
+// one with New.
+type Client struct {
 	addr    string
-	dial    chunked.Dialer
+	dial    func(ctx context.Context, network, addr string) (net.Conn, error)
 	maxIdle int
+	names   map[string]string // canonical header names, interned
 
 	mu   sync.Mutex
-	idle []*wireConn
+	idle []*conn
+}
+
+// New returns a client for the peer at addr (host:port) that opens its
+// connections with dial and keeps at most maxIdle of them idle (zero or
+// less keeps none). names are header names, in canonical form, that the
+// peer's answers are expected to carry: a header of one of them is keyed
+// by that string, without an allocation.
+func New(addr string, dial func(ctx context.Context, network, addr string) (net.Conn, error), maxIdle int, names ...string) *Client {
+	c := &Client{addr: addr, dial: dial, maxIdle: maxIdle, names: make(map[string]string, len(names))}
+	for _, n := range names {
+		c.names[n] = n
+	}
+	return c
 }
 
 // Bounds of an answer's head.
@@ -49,42 +67,49 @@ const (
 // errHeadTooLarge is an answer head over maxHeaderBytes or maxHeaderLines.
 var errHeadTooLarge = errors.New("the answer's header is too large")
 
-// wireConn is one connection with its reader.
-type wireConn struct {
+// conn is one connection with its reader.
+type conn struct {
 	nc   net.Conn
 	br   *bufio.Reader
 	head []byte // request head scratch, reused per call
 }
 
-// wireRequest is one call.
-type wireRequest struct {
-	method, path string
-	// header is name, value pairs, in order.
-	header []string
-	// body is sent with a Content-Length; nil for none.
-	body []byte
+// Request is one call.
+type Request struct {
+	// Method is the request method, such as "GET"; it is sent as it is.
+	Method string
+	// Path is the request target, such as "/2018-06-01/runtime/invocation/next";
+	// it may hold no space or control byte.
+	Path string
+	// Header is name, value pairs, in order, sent after Host; nil sends
+	// none. A value may hold no CR, LF or NUL.
+	Header []string
+	// Body is sent with a Content-Length; nil sends none, except that a
+	// POST always carries a Content-Length (0 for a nil Body).
+	Body []byte
 }
 
 // check refuses what would break the request's framing: a control byte or
 // space in the path, CR, LF or NUL in a header value.
-func (r *wireRequest) check() error {
-	for i := 0; i < len(r.path); i++ {
-		if r.path[i] <= ' ' || r.path[i] == 0x7f {
-			return fmt.Errorf("invalid request path %q", r.path)
+func (r *Request) check() error {
+	for i := 0; i < len(r.Path); i++ {
+		if r.Path[i] <= ' ' || r.Path[i] == 0x7f {
+			return fmt.Errorf("invalid request path %q", r.Path)
 		}
 	}
-	for i := 0; i+1 < len(r.header); i += 2 {
-		if strings.ContainsAny(r.header[i+1], "\r\n\x00") {
-			return fmt.Errorf("invalid %s header value %q", r.header[i], r.header[i+1])
+	for i := 0; i+1 < len(r.Header); i += 2 {
+		if strings.ContainsAny(r.Header[i+1], "\r\n\x00") {
+			return fmt.Errorf("invalid %s header value %q", r.Header[i], r.Header[i+1])
 		}
 	}
 	return nil
 }
 
-// do makes the call and returns the answer with its body unread; the caller
-// closes resp.Body, which returns the connection to the pool when the body
-// was read to its end.
-func (w *wire) do(ctx context.Context, req *wireRequest) (*http.Response, error) {
+// Do makes the call and returns the answer with its body unread; the
+// caller closes resp.Body, which returns the connection to the pool when
+// the body was read to its end. A 3xx answer is returned, not followed.
+// Cancelling ctx ends the call's I/O at once.
+func (w *Client) Do(ctx context.Context, req *Request) (*http.Response, error) {
 	if err := req.check(); err != nil {
 		return nil, err
 	}
@@ -106,7 +131,7 @@ func (w *wire) do(ctx context.Context, req *wireRequest) (*http.Response, error)
 }
 
 // try makes the call on c; answered reports whether any answer byte arrived.
-func (w *wire) try(ctx context.Context, c *wireConn, req *wireRequest) (resp *http.Response, answered bool, err error) {
+func (w *Client) try(ctx context.Context, c *conn, req *Request) (resp *http.Response, answered bool, err error) {
 	// A cancelled call ends the connection's I/O at once; the connection is
 	// not reused after that.
 	stop := context.AfterFunc(ctx, func() { _ = c.nc.SetDeadline(time.Unix(1, 0)) })
@@ -120,7 +145,7 @@ func (w *wire) try(ctx context.Context, c *wireConn, req *wireRequest) (resp *ht
 	}
 	// One write of head and body (an error document is small); the
 	// buffer is the connection's, so it is not allocated again.
-	c.head = append(appendHead(c.head[:0], w.addr, req), req.body...)
+	c.head = append(appendHead(c.head[:0], w.addr, req), req.Body...)
 	if _, err = c.nc.Write(c.head); err != nil {
 		return fail(err)
 	}
@@ -129,7 +154,7 @@ func (w *wire) try(ctx context.Context, c *wireConn, req *wireRequest) (resp *ht
 			return fail(err)
 		}
 		answered = true
-		resp, err = readHead(c.br)
+		resp, err = readHead(c.br, w.names)
 		if err != nil {
 			return fail(err)
 		}
@@ -152,7 +177,7 @@ func (w *wire) try(ctx context.Context, c *wireConn, req *wireRequest) (resp *ht
 }
 
 // get returns an idle connection that is still good, else a new one.
-func (w *wire) get(ctx context.Context) (*wireConn, bool, error) {
+func (w *Client) get(ctx context.Context) (*conn, bool, error) {
 	for {
 		w.mu.Lock()
 		n := len(w.idle)
@@ -181,16 +206,16 @@ func (w *wire) get(ctx context.Context) (*wireConn, bool, error) {
 	}
 }
 
-func (w *wire) dialConn(ctx context.Context) (*wireConn, error) {
+func (w *Client) dialConn(ctx context.Context) (*conn, error) {
 	nc, err := w.dial(ctx, "tcp", w.addr)
 	if err != nil {
 		return nil, err
 	}
-	return &wireConn{nc: nc, br: bufio.NewReaderSize(nc, 4096)}, nil
+	return &conn{nc: nc, br: bufio.NewReaderSize(nc, 4096)}, nil
 }
 
 // put returns a connection whose answer was read to its end.
-func (w *wire) put(c *wireConn) {
+func (w *Client) put(c *conn) {
 	w.mu.Lock()
 	if len(w.idle) < w.maxIdle {
 		w.idle = append(w.idle, c)
@@ -202,8 +227,9 @@ func (w *wire) put(c *wireConn) {
 	}
 }
 
-// closeIdle closes the idle connections.
-func (w *wire) closeIdle() {
+// CloseIdle closes the idle connections; connections in use are not
+// affected.
+func (w *Client) CloseIdle() {
 	w.mu.Lock()
 	idle := w.idle
 	w.idle = nil
@@ -214,29 +240,29 @@ func (w *wire) closeIdle() {
 }
 
 // appendHead appends the request head of req to b.
-func appendHead(b []byte, host string, req *wireRequest) []byte {
-	b = append(b, req.method...)
+func appendHead(b []byte, host string, req *Request) []byte {
+	b = append(b, req.Method...)
 	b = append(b, ' ')
-	b = append(b, req.path...)
+	b = append(b, req.Path...)
 	b = append(b, " HTTP/1.1\r\nHost: "...)
 	b = append(b, host...)
 	b = append(b, "\r\n"...)
-	for i := 0; i+1 < len(req.header); i += 2 {
-		b = append(b, req.header[i]...)
+	for i := 0; i+1 < len(req.Header); i += 2 {
+		b = append(b, req.Header[i]...)
 		b = append(b, ": "...)
-		b = append(b, req.header[i+1]...)
+		b = append(b, req.Header[i+1]...)
 		b = append(b, "\r\n"...)
 	}
-	if req.body != nil || req.method == http.MethodPost {
+	if req.Body != nil || req.Method == http.MethodPost {
 		b = append(b, "Content-Length: "...)
-		b = strconv.AppendInt(b, int64(len(req.body)), 10)
+		b = strconv.AppendInt(b, int64(len(req.Body)), 10)
 		b = append(b, "\r\n"...)
 	}
 	return append(b, "\r\n"...)
 }
 
 // readHead reads a status line and header fields.
-func readHead(br *bufio.Reader) (*http.Response, error) {
+func readHead(br *bufio.Reader, names map[string]string) (*http.Response, error) {
 	total := 0
 	line, err := readLine(br, &total)
 	if err != nil {
@@ -273,7 +299,7 @@ func readHead(br *bufio.Reader) (*http.Response, error) {
 		if !ok || len(name) == 0 || bytes.ContainsAny(name, " \t") {
 			return nil, fmt.Errorf("malformed header line %.100q", line)
 		}
-		key := headerKey(name)
+		key := headerKey(name, names)
 		resp.Header[key] = append(resp.Header[key], string(bytes.Trim(value, " \t")))
 	}
 }
@@ -300,26 +326,10 @@ func readLine(br *bufio.Reader, total *int) ([]byte, error) {
 	return line, nil
 }
 
-// headerKey returns the canonical form of a header name; the names the
-// Runtime API sends come back as constants, without an allocation.
-func headerKey(name []byte) string {
+// headerKey returns the canonical form of a header name; the common names
+// and the client's own come back as constants, without an allocation.
+func headerKey(name []byte, names map[string]string) string {
 	switch string(name) {
-	case HeaderRequestID:
-		return HeaderRequestID
-	case HeaderDeadlineMs:
-		return HeaderDeadlineMs
-	case HeaderFunctionARN:
-		return HeaderFunctionARN
-	case HeaderTraceID:
-		return HeaderTraceID
-	case HeaderClientContext:
-		return HeaderClientContext
-	case HeaderCognitoIdentity:
-		return HeaderCognitoIdentity
-	case HeaderTenantID:
-		return HeaderTenantID
-	case HeaderExtensionIdentifier:
-		return HeaderExtensionIdentifier
 	case "Content-Type":
 		return "Content-Type"
 	case "Content-Length":
@@ -330,6 +340,9 @@ func headerKey(name []byte) string {
 		return "Transfer-Encoding"
 	case "Connection":
 		return "Connection"
+	}
+	if k, ok := names[string(name)]; ok {
+		return k
 	}
 	return textproto.CanonicalMIMEHeaderKey(string(name))
 }
