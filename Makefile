@@ -92,9 +92,17 @@ FUZZ_TARGETS := \
 	internal/keepalive:FuzzWireAnswer
 fuzz:
 	@echo "fuzzing for $(FUZZTIME) each: a line every 3s, and the last ones may show 0/sec; each stops by itself"
-	@for t in $(FUZZ_TARGETS); do \
+	@# Go's fuzzer can end a clean run with "context deadline exceeded" when
+	@# -fuzztime runs out mid-exchange with a worker; a real finding always
+	@# says "Failing input written", so only that fails the target.
+	@log="$$(mktemp)"; trap 'rm -f "$$log"' EXIT; \
+	for t in $(FUZZ_TARGETS); do \
 		echo "fuzz $${t#*:} ($(FUZZTIME))"; \
-		$(GO) test -run='^$$' -fuzz="^$${t#*:}$$" -fuzztime=$(FUZZTIME) ./$${t%%:*}/ || exit 1; \
+		if ! $(GO) test -run='^$$' -fuzz="^$${t#*:}$$" -fuzztime=$(FUZZTIME) ./$${t%%:*}/ 2>&1 | tee "$$log"; then \
+			if grep -q 'context deadline exceeded' "$$log" && ! grep -q 'Failing input written' "$$log"; then \
+				echo "fuzz $${t#*:}: the fuzzer's own time-out at the end, no failing input: not a finding"; \
+			else exit 1; fi; \
+		fi; \
 	done
 
 ## soak: 10,000 mixed invocations through one bootstrap, printing its RSS, descriptors, threads and
