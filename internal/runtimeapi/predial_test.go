@@ -8,7 +8,7 @@ import (
 )
 
 // listener accepts loopback connections and hands each to serve.
-func listener(t *testing.T, serve func(net.Conn)) string {
+func listener(t testing.TB, serve func(net.Conn)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
