@@ -220,10 +220,16 @@ func TestSpliceStopsAtTheServersFailures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// The pipe holds bytes before ReadFrom looks, so its first
+			// step is a splice: a writer racing the size query would
+			// otherwise be read as plain chunks until the reset came.
+			chunk := bytes.Repeat([]byte{'x'}, 64<<10)
+			if _, err := pw.Write(chunk[:4096]); err != nil {
+				t.Fatal(err)
+			}
 			done := make(chan struct{})
 			go func() {
 				defer close(done)
-				chunk := bytes.Repeat([]byte{'x'}, 64<<10)
 				for range 1024 { // 64 MiB, far beyond any socket buffer
 					if _, err := pw.Write(chunk); err != nil {
 						return

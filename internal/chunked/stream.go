@@ -145,11 +145,10 @@ func Open(ctx context.Context, dial Dialer, req Request) (*Stream, error) {
 	if err != nil {
 		return nil, fmt.Errorf("chunked: dial %s: %w", req.Addr, err)
 	}
-	if tc, ok := conn.(*net.TCPConn); ok {
-		// Go disables Nagle by default; say so explicitly, since a delayed
-		// small chunk is exactly what a streaming response must not suffer.
-		_ = tc.SetNoDelay(true)
-	}
+	// Nagle stays off: Go sets TCP_NODELAY on every TCP connection it
+	// dials, and a delayed small chunk is exactly what a streaming
+	// response must not suffer. (A second setsockopt per response would
+	// only cost CPU.)
 	s := &Stream{
 		conn:       conn,
 		head:       head,

@@ -256,13 +256,13 @@ func Spawn(cmd Command, opts Options) (*Process, error) {
 	// Non-blocking parent ends are registered with the runtime's poller
 	// by os.NewFile, so reads and writes park goroutines, not threads.
 	for _, fd := range parent[:pipes] {
-		_ = syscall.SetNonblock(fd, true)
+		setNonblock(fd)
 	}
 	if pidfd >= 0 {
 		// Waiting for the exit then parks a goroutine on the poller
 		// instead of holding a thread in waitid, which would make the
 		// runtime hand its P off and wake sysmon on every invocation.
-		_ = syscall.SetNonblock(pidfd, true)
+		setNonblock(pidfd)
 		p.pidfd = os.NewFile(uintptr(pidfd), "pidfd")
 	}
 	p.stdin = os.NewFile(uintptr(parent[0]), "|0")

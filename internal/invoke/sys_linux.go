@@ -98,9 +98,19 @@ func growPipe(f *os.File, size int) {
 	const fSETPIPESZ = 1031 // F_SETPIPE_SZ
 	if rc, err := f.SyscallConn(); err == nil {
 		_ = rc.Control(func(fd uintptr) {
-			_, _, _ = syscall.Syscall(syscall.SYS_FCNTL, fd, fSETPIPESZ, uintptr(size))
+			_, _, _ = syscall.RawSyscall(syscall.SYS_FCNTL, fd, fSETPIPESZ, uintptr(size))
 		})
 	}
+}
+
+// setNonblock puts a descriptor this package just created (a pipe end, a
+// pidfd) in non-blocking mode, in one raw fcntl: syscall.SetNonblock reads
+// the flags first and enters the scheduler's syscall state twice, and on an
+// idle runtime each such entry wakes sysmon, which then polls every 20 µs
+// while the invocation runs. F_SETFL never blocks, and a fresh descriptor
+// has no other status flag to keep.
+func setNonblock(fd int) {
+	_, _, _ = syscall.RawSyscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_SETFL, syscall.O_NONBLOCK)
 }
 
 // killMarked SIGKILLs every process but this one whose environment holds the

@@ -23,6 +23,10 @@ func waitExitedNoReap(pid int, pidfd *os.File) error { return errors.ErrUnsuppor
 // ask.
 func pipeCapacity(fd uintptr) int { return defaultPipeCapacity }
 
+// setNonblock puts a descriptor this package just created in non-blocking
+// mode.
+func setNonblock(fd int) { _ = syscall.SetNonblock(fd, true) }
+
 // growPipe is a no-op where pipes cannot be resized.
 func growPipe(f *os.File, size int) {}
 

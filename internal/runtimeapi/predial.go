@@ -20,25 +20,25 @@ const (
 // starts, so that the response does not wait for a connect at its first byte.
 // It is used at most once, by OpenResponseOn; Close releases it if it was not.
 type PendingConn struct {
-	done  chan struct{} // closed when the dial has ended
-	conn  net.Conn
+	conn  net.Conn  // nil if the dial failed
 	at    time.Time // when the dial ended
 	taken bool      // handed to a response; Close leaves it alone
 }
 
-// Predial starts connecting to the Runtime API in the background.
+// Predial connects to the Runtime API, to be called once the handler has been
+// started: the connect then overlaps the handler's own start-up (an exec, an
+// interpreter's imports), which is far longer than a loopback connect. It
+// dials in the caller's goroutine: a goroutine, a channel and a wake-up per
+// invocation cost more CPU than the connect itself. A failed dial is not an
+// error here; the response then dials anew.
 func (c *Client) Predial(ctx context.Context) *PendingConn {
-	pc := &PendingConn{done: make(chan struct{})}
-	go func() {
-		defer close(pc.done)
-		dctx, cancel := context.WithTimeout(ctx, predialTimeout)
-		defer cancel()
-		conn, err := c.dial(dctx, "tcp", c.addr)
-		if err == nil {
-			pc.conn = conn
-		}
-		pc.at = time.Now()
-	}()
+	dctx, cancel := context.WithTimeout(ctx, predialTimeout)
+	defer cancel()
+	conn, err := c.dial(dctx, "tcp", c.addr)
+	pc := &PendingConn{at: time.Now()}
+	if err == nil {
+		pc.conn = conn
+	}
 	return pc
 }
 
@@ -46,9 +46,8 @@ func (c *Client) Predial(ctx context.Context) *PendingConn {
 // without error, not idle past predialMaxIdle, and neither closed by the peer
 // nor holding unexpected bytes. Otherwise it closes it and returns nil, and
 // the caller dials anew; so a stale connection costs a connect, never the
-// response. Waiting for a dial in progress costs no more than a new one.
+// response.
 func (pc *PendingConn) take() net.Conn {
-	<-pc.done
 	if pc.conn == nil || pc.taken {
 		return nil
 	}
@@ -60,13 +59,11 @@ func (pc *PendingConn) take() net.Conn {
 	return pc.conn
 }
 
-// Close closes the connection unless a response took it. It waits for the
-// dial in progress, which is bounded by predialTimeout.
+// Close closes the connection unless a response took it.
 func (pc *PendingConn) Close() {
 	if pc == nil {
 		return
 	}
-	<-pc.done
 	if pc.conn != nil && !pc.taken {
 		pc.taken = true
 		_ = pc.conn.Close()

@@ -82,7 +82,7 @@ const (
 	spliceOffName = "streamstrap --splice=off"
 )
 
-func newHarness(b binaries, dir string) (*harness, error) {
+func newHarness(b binaries, dir string, extra []string) (*harness, error) {
 	h := &harness{stampBin: b.stamp, taskRoot: dir}
 	var err error
 	if h.trueBin, err = exec.LookPath("true"); err != nil {
@@ -103,6 +103,10 @@ func newHarness(b binaries, dir string) (*harness, error) {
 		{name: copyName, bin: b.barecopy},
 		{name: execName, kind: viaLines, bin: b.forkexec},
 		{name: forkexecName, kind: viaLines, bin: b.forkexec, flags: []string{"-pipes=false"}},
+	}
+	for _, e := range extra {
+		name, bin, _ := strings.Cut(e, "=")
+		h.contenders = append(h.contenders, &contender{name: name, bin: bin, flags: []string{"--"}})
 	}
 	return h, nil
 }

@@ -27,15 +27,30 @@ import (
 
 // config is what one run measures.
 type config struct {
-	rounds      int    // rounds of the full run
-	trivial     int    // trivial invocations per contender and round
-	firstBytes  int    // first-byte invocations per contender and round
-	streamBytes int64  // size of the large stream
-	slowRounds  int    // rounds of the "128 MB" run; 0 skips it
-	slowN       int    // trivial and first-byte invocations per round there
-	slowStream  int64  // size of the large stream there; 0 skips it
-	warmup      int    // invocations before each measured batch
-	only        string // if set, the contenders to run, comma-separated
+	rounds      int      // rounds of the full run
+	trivial     int      // trivial invocations per contender and round
+	firstBytes  int      // first-byte invocations per contender and round
+	streamBytes int64    // size of the large stream
+	slowRounds  int      // rounds of the "128 MB" run; 0 skips it
+	slowN       int      // trivial and first-byte invocations per round there
+	slowStream  int64    // size of the large stream there; 0 skips it
+	warmup      int      // invocations before each measured batch
+	only        string   // if set, the contenders to run, comma-separated
+	extra       []string // NAME=BOOTSTRAP: more streamstrap-like contenders (-extra)
+}
+
+// extraFlag collects -extra values.
+type extraFlag []string
+
+func (e *extraFlag) String() string { return strings.Join(*e, ",") }
+
+func (e *extraFlag) Set(v string) error {
+	name, bin, ok := strings.Cut(v, "=")
+	if !ok || name == "" || bin == "" {
+		return fmt.Errorf("want NAME=BOOTSTRAP, got %q", v)
+	}
+	*e = append(*e, v)
+	return nil
 }
 
 // quickConfig is -quick: every measurement once, small.
@@ -56,6 +71,8 @@ func main() {
 	slowN := flag.Int("slow-n", 30, "invocations per contender and round in the 128 MB run")
 	slowStream := flag.Int64("slow-stream", 64<<20, "bytes of the large stream in the 128 MB run; 0 skips it")
 	only := flag.String("only", "", "run only the contenders of these names, comma-separated (the report lacks ratios without aws-lambda-go)")
+	var extra extraFlag
+	flag.Var(&extra, "extra", "NAME=BOOTSTRAP: also run this prebuilt bootstrap (taking `-- HANDLER`) as contender NAME, for A/B runs of a change; repeatable")
 	flag.Parse()
 	cfg := config{rounds: *rounds, trivial: *trivial, firstBytes: *fb, streamBytes: *stream, slowRounds: *slowRounds, slowN: *slowN, slowStream: *slowStream, warmup: 3}
 	if *quick {
@@ -63,6 +80,7 @@ func main() {
 		cfg.slowRounds = min(cfg.slowRounds, *slowRounds)
 	}
 	cfg.only = *only
+	cfg.extra = extra
 	if err := run(context.Background(), cfg, *out, os.Args); err != nil {
 		fmt.Fprintln(os.Stderr, "benchrun:", err)
 		os.Exit(1)
@@ -79,7 +97,7 @@ func run(ctx context.Context, cfg config, out string, args []string) error {
 	if err != nil {
 		return err
 	}
-	h, err := newHarness(bins, dir)
+	h, err := newHarness(bins, dir, cfg.extra)
 	if err != nil {
 		return err
 	}
