@@ -111,7 +111,8 @@ type Stream struct {
 
 	sizeLine [20]byte // scratch for the hex chunk-size line
 	bufArr   [4][]byte
-	bufs     net.Buffers // over bufArr; WriteTo consumes it, so it is reset per write
+	bufs     net.Buffers // over bufArr; a write consumes it, so it is reset per write
+	w        rawWriter
 	written  int64
 
 	respDone chan struct{} // closed by readResponse once resp or respErr is set
@@ -379,7 +380,7 @@ func (s *Stream) writeBufs() error {
 		if err := s.usable(); err != nil {
 			return err
 		}
-		n, err := s.bufs.WriteTo(s.conn)
+		n, err := s.w.writeBuffers(s.conn, &s.bufs)
 		if err == nil {
 			return nil
 		}
@@ -388,7 +389,7 @@ func (s *Stream) writeBufs() error {
 				return err
 			}
 			if n > 0 {
-				// Progress: net.Buffers.WriteTo consumed what was
+				// Progress: writeBuffers consumed what was
 				// written, so the loop sends the rest.
 				s.head = nil
 				continue

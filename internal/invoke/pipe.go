@@ -49,7 +49,7 @@ func (r *pipeReader) Read(b []byte) (int, error) {
 		return 0, nil
 	}
 	if !r.draining {
-		n, err := r.f.Read(b)
+		n, err := readPipe(r.f, b)
 		switch {
 		case err == nil:
 			return n, nil

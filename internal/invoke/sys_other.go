@@ -23,6 +23,9 @@ func waitExitedNoReap(pid int, pidfd *os.File) error { return errors.ErrUnsuppor
 // ask.
 func pipeCapacity(fd uintptr) int { return defaultPipeCapacity }
 
+// readPipe reads a pipe end.
+func readPipe(f *os.File, b []byte) (int, error) { return f.Read(b) }
+
 // setNonblock puts a descriptor this package just created in non-blocking
 // mode.
 func setNonblock(fd int) { _ = syscall.SetNonblock(fd, true) }
