@@ -33,6 +33,7 @@ import (
 	"github.com/valyala/bytebufferpool"
 
 	"github.com/streamstrap/streamstrap/internal/httpsyntax"
+	"github.com/streamstrap/streamstrap/internal/rawio"
 )
 
 // CopyBufferSize is the size of the buffer ReadFrom reads into. A pipe holds
@@ -111,8 +112,8 @@ type Stream struct {
 
 	sizeLine [20]byte // scratch for the hex chunk-size line
 	bufArr   [4][]byte
-	bufs     net.Buffers // over bufArr; a write consumes it, so it is reset per write
-	w        rawWriter
+	bufs     net.Buffers   // over bufArr; a write consumes it, so it is reset per write
+	w        *rawio.Writer // conn's writes, raw: see package rawio
 	written  int64
 
 	respDone chan struct{} // closed by readResponse once resp or respErr is set
@@ -152,6 +153,7 @@ func Open(ctx context.Context, dial Dialer, req Request) (*Stream, error) {
 	// only cost CPU.)
 	s := &Stream{
 		conn:       conn,
+		w:          rawio.NewWriter(conn),
 		head:       head,
 		trailer:    append([]string(nil), req.Trailer...),
 		respDone:   make(chan struct{}),
@@ -380,7 +382,7 @@ func (s *Stream) writeBufs() error {
 		if err := s.usable(); err != nil {
 			return err
 		}
-		n, err := s.w.writeBuffers(s.conn, &s.bufs)
+		n, err := s.w.WriteBuffers(&s.bufs)
 		if err == nil {
 			return nil
 		}

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/streamstrap/streamstrap/internal/rawio"
 )
 
 // defaultPipeCapacity is the Linux default pipe capacity, used where the real
@@ -31,9 +33,10 @@ const defaultPipeCapacity = 64 << 10
 type pipeReader struct {
 	mu       sync.Mutex
 	f        *os.File
-	eof      bool // io.EOF has been returned; every later Read returns it too
-	draining bool // the drain deadline fired; only non-blocking reads from now on
-	budget   int  // bytes the drain may still deliver
+	raw      *rawio.Reader // f's reads, raw (see package rawio); made by the first Read
+	eof      bool          // io.EOF has been returned; every later Read returns it too
+	draining bool          // the drain deadline fired; only non-blocking reads from now on
+	budget   int           // bytes the drain may still deliver
 }
 
 // Read reads what the pipe holds, blocking until the handler writes, and
@@ -49,7 +52,10 @@ func (r *pipeReader) Read(b []byte) (int, error) {
 		return 0, nil
 	}
 	if !r.draining {
-		n, err := readPipe(r.f, b)
+		if r.raw == nil {
+			r.raw = rawio.NewReader(r.f)
+		}
+		n, err := r.raw.Read(b)
 		switch {
 		case err == nil:
 			return n, nil

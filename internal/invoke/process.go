@@ -239,7 +239,7 @@ func Spawn(cmd Command, opts Options) (*Process, error) {
 	// The child has its copies; keeping ours would hold the pipes open
 	// (stdout would never reach EOF, stdin never EPIPE).
 	for _, fd := range child[:pipes] {
-		_ = syscall.Close(int(fd))
+		closeRaw(int(fd))
 	}
 
 	p := &Process{
@@ -391,6 +391,12 @@ func (p *Process) wait() {
 // reap collects the exited handler's status and resource usage with wait4;
 // it reports false if that failed (nothing can be said about the ending).
 func (p *Process) reap(ru *syscall.Rusage) bool {
+	// The exit is known (waitExitedNoReap), so a non-blocking try, made
+	// raw (see package rawio for why), finds it; the blocking call is only
+	// the fallback.
+	if reapExited(p.pid, &p.status, ru) {
+		return true
+	}
 	for {
 		_, err := syscall.Wait4(p.pid, &p.status, 0, ru)
 		if err != syscall.EINTR {

@@ -4,8 +4,6 @@ package invoke
 
 import (
 	"bytes"
-	"errors"
-	"io"
 	"os"
 	"strconv"
 	"syscall"
@@ -47,7 +45,9 @@ func waitExitedNoReap(pid int, pidfd *os.File) error {
 			err = rc.Read(func(fd uintptr) bool {
 				for {
 					clear(info[:])
-					_, _, e := syscall.Syscall6(syscall.SYS_WAITID, pPIDFD, fd,
+					// Raw: WNOHANG never blocks, and this is the first call
+					// once the handler exits (see package rawio).
+					_, _, e := syscall.RawSyscall6(syscall.SYS_WAITID, pPIDFD, fd,
 						uintptr(unsafe.Pointer(&info)), syscall.WEXITED|syscall.WNOWAIT|syscall.WNOHANG, 0, 0)
 					switch e {
 					case syscall.EINTR:
@@ -105,46 +105,21 @@ func growPipe(f *os.File, size int) {
 	}
 }
 
-// readPipe is f.Read for a pipe end registered with the runtime's poller,
-// with the read(2) itself made raw: it never blocks (the descriptor is
-// non-blocking and EAGAIN parks the goroutine on the poller, as f.Read
-// does), and a raw call does not enter the scheduler's syscall state, whose
-// entry wakes a sleeping sysmon; then sysmon polls every 20 µs for as long
-// as the bootstrap is busy. This read is the first call after the handler
-// writes, on the way to the response's first byte. Deadlines, EOF and a
-// closed file read as they do through f.Read.
-func readPipe(f *os.File, b []byte) (int, error) {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return f.Read(b)
-	}
-	var (
-		n     int
-		errno syscall.Errno
-	)
-	err = rc.Read(func(fd uintptr) bool {
-		for {
-			r, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
-			if e == syscall.EINTR {
-				continue
-			}
-			n, errno = int(r), e
-			return e != syscall.EAGAIN
+// reapExited reaps pid, known to have exited, by a raw wait4 with WNOHANG;
+// false means it was not there to reap.
+func reapExited(pid int, status *syscall.WaitStatus, ru *syscall.Rusage) bool {
+	for {
+		r, _, e := syscall.RawSyscall6(syscall.SYS_WAIT4, uintptr(pid), uintptr(unsafe.Pointer(status)),
+			syscall.WNOHANG, uintptr(unsafe.Pointer(ru)), 0, 0)
+		if e != syscall.EINTR {
+			return e == 0 && int(r) == pid
 		}
-	})
-	switch {
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		return 0, &os.PathError{Op: "read", Path: f.Name(), Err: os.ErrDeadlineExceeded}
-	case err != nil:
-		// The poller refused: the file was closed under the read.
-		return 0, &os.PathError{Op: "read", Path: f.Name(), Err: os.ErrClosed}
-	case errno != 0:
-		return 0, &os.PathError{Op: "read", Path: f.Name(), Err: errno}
-	case n == 0:
-		return 0, io.EOF
 	}
-	return n, nil
 }
+
+// closeRaw closes a descriptor nothing else refers to (a pipe end the child
+// now holds a copy of): close(2) of a pipe never blocks, so it is made raw.
+func closeRaw(fd int) { _, _, _ = syscall.RawSyscall(syscall.SYS_CLOSE, uintptr(fd), 0, 0) }
 
 // setNonblock puts a descriptor this package just created (a pipe end, a
 // pidfd) in non-blocking mode, in one raw fcntl: syscall.SetNonblock reads

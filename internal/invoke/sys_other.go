@@ -23,8 +23,11 @@ func waitExitedNoReap(pid int, pidfd *os.File) error { return errors.ErrUnsuppor
 // ask.
 func pipeCapacity(fd uintptr) int { return defaultPipeCapacity }
 
-// readPipe reads a pipe end.
-func readPipe(f *os.File, b []byte) (int, error) { return f.Read(b) }
+// reapExited has no non-blocking reap here; the caller's wait4 reaps.
+func reapExited(pid int, status *syscall.WaitStatus, ru *syscall.Rusage) bool { return false }
+
+// closeRaw closes a descriptor nothing else refers to.
+func closeRaw(fd int) { _ = syscall.Close(fd) }
 
 // setNonblock puts a descriptor this package just created in non-blocking
 // mode.

@@ -18,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/streamstrap/streamstrap/internal/rawio"
 )
 
 // Client is a minimal HTTP/1.1 client for one loopback peer that answers
@@ -211,7 +213,9 @@ func (w *Client) dialConn(ctx context.Context) (*conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &conn{nc: nc, br: bufio.NewReaderSize(nc, 4096)}, nil
+	// Answers are read raw (see package rawio): the read of an answer is
+	// the first call after a wait, which would wake the runtime's sysmon.
+	return &conn{nc: nc, br: bufio.NewReaderSize(rawio.NewReader(nc), 4096)}, nil
 }
 
 // put returns a connection whose answer was read to its end.

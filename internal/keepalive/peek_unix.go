@@ -5,6 +5,8 @@ package keepalive
 import (
 	"net"
 	"syscall"
+
+	"github.com/streamstrap/streamstrap/internal/rawio"
 )
 
 // idlePeek looks at an idle connection without waiting: what the peer sent
@@ -16,23 +18,12 @@ func idlePeek(nc net.Conn) (stray []byte, open bool) {
 	if !ok {
 		return nil, true
 	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return nil, false
-	}
 	var buf [64]byte
-	var n int
-	var rerr error
-	if err := rc.Read(func(fd uintptr) bool {
-		n, _, rerr = syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		return true
-	}); err != nil {
-		return nil, false
-	}
+	n, err := rawio.Peek(sc, buf[:])
 	switch {
-	case rerr == syscall.EAGAIN || rerr == syscall.EWOULDBLOCK:
+	case err == syscall.EAGAIN:
 		return nil, true
-	case rerr != nil || n == 0: // an error, or the peer's FIN
+	case err != nil || n == 0: // an error, or the peer's FIN
 		return nil, false
 	}
 	return buf[:n], false

@@ -5,7 +5,8 @@ import (
 	"net"
 	"syscall"
 	"time"
-	"unsafe"
+
+	"github.com/streamstrap/streamstrap/internal/rawio"
 )
 
 // Bounds of a pre-dialled response connection.
@@ -79,24 +80,7 @@ func quiet(conn net.Conn) bool {
 	if !ok {
 		return true // not a socket (a test pipe): nothing to check
 	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return false
-	}
-	ok = false
 	var b [1]byte
-	_ = rc.Read(func(fd uintptr) bool {
-		for {
-			// Raw: it never blocks, and a raw call does not wake the
-			// runtime's sysmon on the way to the first byte.
-			_, _, errno := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
-				syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
-			if errno == syscall.EINTR {
-				continue
-			}
-			ok = errno == syscall.EAGAIN
-			return true // one look, never wait
-		}
-	})
-	return ok
+	_, err := rawio.Peek(sc, b[:])
+	return err == syscall.EAGAIN
 }
