@@ -7,7 +7,10 @@
 // net), never enters the scheduler's syscall state and so never wakes its
 // sysmon thread: that and the context switches it costs are what this floor
 // takes away. The response head goes out with the first chunk, as
-// streamstrap sends it. No logging, no limits: any failure ends the process.
+// streamstrap sends it. A handler that exits non-zero gets the error
+// trailers (where a full bootstrap would send a failure before any output
+// to /error instead). No logging, no limits: any other failure ends the
+// process.
 //
 //	rawloop handler [args...]
 package main
