@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -167,10 +168,12 @@ func onCPUOf(pid int) int64 {
 }
 
 // handlerArgs is the command line that runs `true` under bin: the
-// aws-lambda-go contender (../../contenders/awslambdago) takes the handler
-// as its arguments, a bootstrap after "--".
+// contenders of ../../contenders that take the handler as their arguments
+// (awslambdago, barecopy, rawloop; by base name) get just that, a
+// bootstrap gets it after "--".
 func handlerArgs(bin string) []string {
-	if strings.HasSuffix(bin, "awslambdago") {
+	switch b := filepath.Base(bin); {
+	case strings.HasSuffix(b, "awslambdago"), b == "barecopy", b == "rawloop":
 		return []string{"true"}
 	}
 	return []string{"--", "true"}

@@ -53,6 +53,7 @@ func (c *contender) argv(handler ...string) []string {
 // measures are one contender's samples over all rounds.
 type measures struct {
 	cpuInv, childInv     []float64       // bootstrap's own / its children's CPU ms per trivial invocation, one per round
+	switchesInv          []float64       // context switches of the bootstrap's live threads per trivial invocation, one per round
 	wallInv              []time.Duration // every trivial invocation
 	first                []time.Duration // every first-byte invocation
 	startWall, startCPU  []time.Duration // process start to first /next, one per process started
@@ -75,6 +76,8 @@ const (
 	refName      = "aws-lambda-go"
 	bashName     = "bash+curl"
 	copyName     = "floor: bare copy"
+	copyHeadName = "floor: bare copy, head at first byte"
+	rawName      = "floor: raw syscalls"
 	execName     = "floor: os/exec, 2 pipes"
 	forkexecName = "floor: syscall.ForkExec"
 	// The same binary with splice(2) forced on and off.
@@ -101,6 +104,8 @@ func newHarness(b binaries, dir string, extra []string) (*harness, error) {
 		{name: refName, bin: b.awslambdago},
 		{name: bashName, bin: b.bashcurl, script: true, divide: 5},
 		{name: copyName, bin: b.barecopy},
+		{name: copyHeadName, bin: b.barecopy, flags: []string{"-head=first-byte"}},
+		{name: rawName, bin: b.rawloop},
 		{name: execName, kind: viaLines, bin: b.forkexec},
 		{name: forkexecName, kind: viaLines, bin: b.forkexec, flags: []string{"-pipes=false"}},
 	}
@@ -322,12 +327,19 @@ func (h *harness) trivial(ctx context.Context, c *contender, n, warmup int, cg *
 		if err != nil {
 			return err
 		}
+		switches, err := threadsSwitches(s.p.Pid())
+		if err != nil {
+			return err
+		}
 		for range n {
 			inv, err := s.invoke(0)
 			if err != nil {
 				return err
 			}
 			m.wallInv = append(m.wallInv, inv.Done.Sub(inv.HandedOut))
+		}
+		if err := m.addSwitchesPerInvocation(s.p.Pid(), switches, n); err != nil {
+			return err
 		}
 		return m.addCPUPerInvocation(s.p.Pid(), before, n)
 	}, h.trueBin)
@@ -425,12 +437,19 @@ func (h *harness) spawnLoop(ctx context.Context, c *contender, n, warmup int, cg
 	if err != nil {
 		return err
 	}
+	switches, err := threadsSwitches(cmd.Process.Pid)
+	if err != nil {
+		return err
+	}
 	for range n {
 		t := time.Now()
 		if err := one(); err != nil {
 			return fmt.Errorf("spawn: %w", err)
 		}
 		m.wallInv = append(m.wallInv, time.Since(t))
+	}
+	if err := m.addSwitchesPerInvocation(cmd.Process.Pid, switches, n); err != nil {
+		return err
 	}
 	return m.addCPUPerInvocation(cmd.Process.Pid, before, n)
 }
@@ -445,6 +464,17 @@ func (m *measures) addCPUPerInvocation(pid int, before cpu, n int) error {
 	d := after.sub(before)
 	m.cpuInv = append(m.cpuInv, ms(d.self)/float64(n))
 	m.childInv = append(m.childInv, ms(d.children)/float64(n))
+	return nil
+}
+
+// addSwitchesPerInvocation records the context switches of pid's live
+// threads since before (their sum then) over n invocations.
+func (m *measures) addSwitchesPerInvocation(pid int, before int64, n int) error {
+	after, err := threadsSwitches(pid)
+	if err != nil {
+		return err
+	}
+	m.switchesInv = append(m.switchesInv, float64(after-before)/float64(n))
 	return nil
 }
 

@@ -139,8 +139,8 @@ func keptPart(path string) []byte {
 
 // binaries are the programs a run builds.
 type binaries struct {
-	streamstrap, awslambdago, barecopy, forkexec, stamp string
-	bashcurl                                            string // the script, in the source tree
+	streamstrap, awslambdago, barecopy, rawloop, forkexec, stamp string
+	bashcurl                                                     string // the script, in the source tree
 }
 
 // build compiles the contenders the way releases are built: static,
@@ -155,6 +155,7 @@ func build(dir string) (binaries, error) {
 		streamstrap: filepath.Join(dir, "bootstrap"),
 		awslambdago: filepath.Join(dir, "awslambdago"),
 		barecopy:    filepath.Join(dir, "barecopy"),
+		rawloop:     filepath.Join(dir, "rawloop"),
 		forkexec:    filepath.Join(dir, "forkexec"),
 		stamp:       filepath.Join(dir, "stamp"),
 		bashcurl:    filepath.Join(root, "contenders", "bashcurl", "bootstrap"),
@@ -163,6 +164,7 @@ func build(dir string) (binaries, error) {
 		{filepath.Dir(root), "./cmd/bootstrap", b.streamstrap},
 		{root, "./contenders/awslambdago", b.awslambdago},
 		{root, "./contenders/barecopy", b.barecopy},
+		{root, "./contenders/rawloop", b.rawloop},
 		{root, "./contenders/forkexec", b.forkexec},
 		{root, "./handlers/stamp", b.stamp},
 	}

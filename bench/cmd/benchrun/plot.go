@@ -7,6 +7,7 @@ import (
 	"image/draw"
 	"image/png"
 	"os"
+	"strings"
 
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
@@ -86,7 +87,7 @@ func writePlot(path string, r *report) error {
 			switch {
 			case c.name == "streamstrap":
 				col = ours
-			case c.kind == viaLines || c.name == copyName:
+			case strings.HasPrefix(c.name, "floor: "):
 				col = floor
 			}
 			draw.Draw(img, image.Rect(labelW, y, labelW+w, y+barH), &image.Uniform{col}, image.Point{}, draw.Src)

@@ -65,6 +65,38 @@ func peakRSS(pid int) (int64, error) {
 	return 0, fmt.Errorf("reading /proc/%d/status: no VmHWM", pid)
 }
 
+// threadsSwitches sums the voluntary and involuntary context switches of
+// pid's live threads (/proc/<pid>/task/*/status). On a paravirtualised
+// machine each costs tens of µs, so how often a bootstrap sleeps and wakes
+// is much of its CPU. Like threadsCPU it is blind to exited threads and to
+// children.
+func threadsSwitches(pid int) (int64, error) {
+	dir := fmt.Sprintf("/proc/%d/task", pid)
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, err
+	}
+	var sum int64
+	for _, t := range tasks {
+		b, err := os.ReadFile(dir + "/" + t.Name() + "/status")
+		if err != nil {
+			continue // the thread exited meanwhile
+		}
+		for line := range strings.SplitSeq(string(b), "\n") {
+			k, v, ok := strings.Cut(line, ":")
+			if !ok || !strings.HasSuffix(k, "ctxt_switches") {
+				continue
+			}
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("reading %s/%s/status: %s: %w", dir, t.Name(), k, err)
+			}
+			sum += n
+		}
+	}
+	return sum, nil
+}
+
 // threadsCPU sums the time on CPU, in ns, of pid's live threads
 // (/proc/<pid>/task/*/schedstat): precise where the 10 ms ticks of
 // readCPU are not, but blind to threads that have exited and to children.

@@ -18,6 +18,7 @@ type figure struct {
 // figures are one contender's medians.
 type figures struct {
 	cpuInv, wallInv, firstMed, firstP99 figure // ms, ms, µs, µs
+	switchesInv                         figure // context switches per trivial invocation
 	startWall, startCPU                 figure // ms
 	cpuGB, mbps                         figure
 	rssMB, binMB                        figure
@@ -49,18 +50,21 @@ func quantile(ds []time.Duration, q float64, unit time.Duration) figure {
 // which a script contender's figures include and must shed.
 func summarize(c *contender, m *measures, handlerInv, handlerGB figure) figures {
 	f := figures{
-		cpuInv:    median(m.cpuInv),
-		wallInv:   quantile(m.wallInv, 0.5, time.Millisecond),
-		firstMed:  quantile(m.first, 0.5, time.Microsecond),
-		firstP99:  quantile(m.first, 0.99, time.Microsecond),
-		startWall: quantile(m.startWall, 0.5, time.Millisecond),
-		startCPU:  quantile(m.startCPU, 0.5, time.Millisecond),
-		cpuGB:     median(m.streamCPU),
-		mbps:      median(m.streamMBps),
+		cpuInv:      median(m.cpuInv),
+		switchesInv: median(m.switchesInv),
+		wallInv:     quantile(m.wallInv, 0.5, time.Millisecond),
+		firstMed:    quantile(m.first, 0.5, time.Microsecond),
+		firstP99:    quantile(m.first, 0.99, time.Microsecond),
+		startWall:   quantile(m.startWall, 0.5, time.Millisecond),
+		startCPU:    quantile(m.startCPU, 0.5, time.Millisecond),
+		cpuGB:       median(m.streamCPU),
+		mbps:        median(m.streamMBps),
 	}
 	if c.script {
 		f.cpuInv = scriptCPU(m.cpuInv, m.childInv, handlerInv)
 		f.cpuGB = scriptCPU(m.streamCPU, m.streamKid, handlerGB)
+		// bash's own switches leave out curl's, which do the work.
+		f.switchesInv = figure{}
 	}
 	if m.peakRSS > 0 {
 		f.rssMB = figure{float64(m.peakRSS) / 1e6, true}
@@ -118,12 +122,12 @@ func cell(v, ref figure, format string) string {
 // its ratio to the reference contender's, the wall times in wallFormat.
 func (r *report) invocationTable(w func(string, ...any), set map[string]figures, wallFormat string) {
 	ref := set[refName]
-	w("| contender | bootstrap CPU / trivial invocation | wall / trivial invocation | first byte, median | first byte, p99 |\n")
-	w("|---|---|---|---|---|\n")
+	w("| contender | bootstrap CPU / trivial invocation | context switches / invocation | wall / trivial invocation | first byte, median | first byte, p99 |\n")
+	w("|---|---|---|---|---|---|\n")
 	for _, c := range r.contenders {
 		f := set[c.name]
-		w("| %s | %s | %s | %s | %s |\n", c.name, cell(f.cpuInv, ref.cpuInv, "%.3f ms"), cell(f.wallInv, ref.wallInv, wallFormat),
-			cell(f.firstMed, ref.firstMed, "%.0f µs"), cell(f.firstP99, ref.firstP99, "%.0f µs"))
+		w("| %s | %s | %s | %s | %s | %s |\n", c.name, cell(f.cpuInv, ref.cpuInv, "%.3f ms"), cell(f.switchesInv, ref.switchesInv, "%.1f"),
+			cell(f.wallInv, ref.wallInv, wallFormat), cell(f.firstMed, ref.firstMed, "%.0f µs"), cell(f.firstP99, ref.firstP99, "%.0f µs"))
 	}
 }
 
@@ -147,7 +151,9 @@ func (r *report) markdown(png string) string {
 	w("- **streamstrap**: `bootstrap -- HANDLER`, with its defaults; **streamstrap --splice=on** (with `--max-response-bytes=0`: a capped body is counted through Read, so never spliced) and **--splice=off**: the same binary with the response body moved by splice(2), or copied through a buffer.\n")
 	w("- **aws-lambda-go**: `bench/contenders/awslambdago`, the bootstrap a Go user writes with github.com/aws/aws-lambda-go v1.55.1: `lambda.StartHandlerFunc`, the handler's stdout returned as an `io.Reader` (sent chunked, one chunk per read, on a kept-alive connection).\n")
 	w("- **bash+curl**: `bench/contenders/bashcurl/bootstrap`, the AWS custom-runtime tutorial's bootstrap with its `/response` streamed by `curl -T -`.\n")
-	w("- **floor: bare copy**: `bench/contenders/barecopy`, `/next` on a kept connection, os/exec, the stdout pipe copied into a chunked POST on a new connection, nothing else.\n")
+	w("- **floor: bare copy**: `bench/contenders/barecopy`, `/next` on a kept connection, os/exec, the stdout pipe copied into a chunked POST on a new connection, nothing else. Its POST head is written as soon as the handler is started, before any output (as aws-lambda-go's is on the wire before the handler writes), which streamstrap must not do: a failure before any output goes to `/error`, not to a started `/response`.\n")
+	w("- **floor: bare copy, head at first byte**: the same with `-head=first-byte`: the POST head goes out with the first chunk, as streamstrap sends it. The pair's first-byte difference is what the Runtime API spends parsing a request head that arrives with the first byte.\n")
+	w("- **floor: raw syscalls**: `bench/contenders/rawloop`, the same work as the bare copy with the head at the first byte, on one goroutine and GOMAXPROCS 1, every per-invocation system call raw (`syscall.RawSyscall`: socket, connect, read, writev, pipe2, fcntl, its own epoll, wait4 after a pidfd; only the spawn is `syscall.ForkExec`). A raw call never enters the scheduler's syscall state, so it never wakes sysmon and costs no thread switches: the lowest CPU a Go bootstrap doing this work reaches here.\n")
 	w("- **floor: os/exec, 2 pipes** and **floor: syscall.ForkExec**: `bench/contenders/forkexec`, one spawn and wait of the handler per line on stdin, no Runtime API.\n\n")
 
 	w("## Per invocation\n\n")
@@ -181,8 +187,9 @@ func (r *report) markdown(png string) string {
 	}
 	r.spliceSection(w, full)
 	w("\n## How each figure is taken\n\n")
-	w("- **bootstrap CPU / trivial invocation**: handler `true`; user+system time of the contender process (`/proc/<pid>/stat` utime+stime, all its threads; the handler is a child and not counted) over the batch, divided by its size; the batch ends once the contender is back in `/next`. Clock ticks are 10 ms, so a batch is hundreds of invocations. For bash+curl it is bash plus its helpers (curl, grep, tr, cut: the waited-for children's time) minus the handler's own CPU as measured under the os/exec floor in the same run. For the floors, the CPU of the spawning process.\n")
-	w("- **wall / trivial invocation**: enqueue → the `/response` fully read and answered 202, per invocation (for the floors: one spawn and wait).\n")
+	w("- **bootstrap CPU / trivial invocation**: handler `true`; user+system time of the contender process (`/proc/<pid>/stat` utime+stime, all its threads; the handler is a child and not counted) over the batch, divided by its size; the batch ends once the contender is back in `/next`. Clock ticks are 10 ms, so a batch is hundreds of invocations. For bash+curl it is bash plus its helpers (curl, grep, tr, cut: the waited-for children's time) minus the handler's own CPU as measured under the os/exec floor in the same run. For the os/exec and ForkExec floors, the CPU of the spawning process.\n")
+	w("- **context switches / invocation**: the same batch; voluntary + involuntary context switches summed over the contender process's live threads (`/proc/<pid>/task/*/status`), after minus before, divided by the batch size. On a paravirtualised machine each costs tens of µs, so they are much of the CPU figure. For the os/exec and ForkExec floors, the spawning process's; for bash+curl —: bash's own leave out curl's, which do the work.\n")
+	w("- **wall / trivial invocation**: enqueue → the `/response` fully read and answered 202, per invocation (for the os/exec and ForkExec floors: one spawn and wait).\n")
 	w("- **first byte**: handler `stamp` writes its clock in ns just before writing; the figure is the first body chunk's arrival at the Runtime API minus that stamp, so it contains the response connection's setup where a contender dials at the first byte.\n")
 	w("- **to first /next**: from just before the process starts to the server's first `GET /next`, and the contender's CPU (own + waited-for children) at that moment; one sample per process started (3 per round).\n")
 	w("- **bootstrap CPU per GB, throughput**: one `head -c %d /dev/zero` stream with recording and hashing off in the server; CPU of the contender process (bash+curl: as above, minus `head`'s CPU measured under the bare-copy floor). GB is 10^9 bytes, MB 10^6.\n", r.cfg.streamBytes)

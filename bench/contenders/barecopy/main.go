@@ -5,10 +5,18 @@
 // buffer into a chunked POST /response on a new connection, one chunk per
 // read, then reads the answer and closes. No logging, no error reporting, no
 // limits: any failure ends the process.
+//
+//	barecopy [-head=spawn|first-byte] handler [args...]
+//
+// With -head=spawn (the default) the POST head is written as soon as the
+// handler is started; with -head=first-byte it goes out with the first
+// chunk (or the last, if there is no output), as a bootstrap must send it
+// when a failure before any output is to go to /error instead.
 package main
 
 import (
 	"bufio"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -21,17 +29,19 @@ import (
 const base = "/2018-06-01/runtime/invocation/"
 
 func main() {
-	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: barecopy handler [args...]")
+	head := flag.String("head", "spawn", "when the POST head is written: spawn (once the handler is started) or first-byte (with the first chunk)")
+	flag.Parse()
+	if flag.NArg() == 0 || (*head != "spawn" && *head != "first-byte") {
+		fmt.Fprintln(os.Stderr, "usage: barecopy [-head=spawn|first-byte] handler [args...]")
 		os.Exit(2)
 	}
-	if err := run(os.Getenv("AWS_LAMBDA_RUNTIME_API"), os.Args[1:]); err != nil {
+	if err := run(os.Getenv("AWS_LAMBDA_RUNTIME_API"), flag.Args(), *head == "first-byte"); err != nil {
 		fmt.Fprintln(os.Stderr, "barecopy:", err)
 		os.Exit(1)
 	}
 }
 
-func run(addr string, argv []string) error {
+func run(addr string, argv []string, headFirst bool) error {
 	nc, err := net.Dial("tcp", addr)
 	if err != nil {
 		return err
@@ -52,14 +62,15 @@ func run(addr string, argv []string) error {
 		if err != nil || resp.StatusCode != http.StatusOK {
 			return fmt.Errorf("/next: %d %v", resp.StatusCode, err)
 		}
-		if err := invoke(addr, resp.Header.Get("Lambda-Runtime-Aws-Request-Id"), ev, argv, buf); err != nil {
+		if err := invoke(addr, resp.Header.Get("Lambda-Runtime-Aws-Request-Id"), ev, argv, buf, headFirst); err != nil {
 			return err
 		}
 	}
 }
 
-// invoke runs one handler and streams its stdout to /response.
-func invoke(addr, id string, ev []byte, argv []string, buf []byte) error {
+// invoke runs one handler and streams its stdout to /response, the head
+// written at once or, if headFirst, with the first chunk.
+func invoke(addr, id string, ev []byte, argv []string, buf []byte, headFirst bool) error {
 	inR, inW, err := os.Pipe()
 	if err != nil {
 		return err
@@ -84,11 +95,14 @@ func invoke(addr, id string, ev []byte, argv []string, buf []byte) error {
 		return err
 	}
 	defer c.Close()
-	head := "POST " + base + id + "/response HTTP/1.1\r\nHost: " + addr +
+	head := []byte("POST " + base + id + "/response HTTP/1.1\r\nHost: " + addr +
 		"\r\nLambda-Runtime-Function-Response-Mode: streaming\r\nTransfer-Encoding: chunked\r\n" +
-		"Trailer: Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body\r\n\r\n"
-	if _, err := io.WriteString(c, head); err != nil {
-		return err
+		"Trailer: Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body\r\n\r\n")
+	if !headFirst {
+		if _, err := c.Write(head); err != nil {
+			return err
+		}
+		head = nil
 	}
 	var size []byte
 	for {
@@ -96,10 +110,11 @@ func invoke(addr, id string, ev []byte, argv []string, buf []byte) error {
 		if n > 0 {
 			size = strconv.AppendInt(size[:0], int64(n), 16)
 			size = append(size, '\r', '\n')
-			bufs := net.Buffers{size, buf[:n], []byte("\r\n")}
+			bufs := net.Buffers{head, size, buf[:n], []byte("\r\n")}
 			if _, err := bufs.WriteTo(c); err != nil {
 				return err
 			}
+			head = nil
 		}
 		if rerr != nil {
 			break
@@ -109,7 +124,8 @@ func invoke(addr, id string, ev []byte, argv []string, buf []byte) error {
 	if err := cmd.Wait(); err != nil {
 		return err
 	}
-	if _, err := io.WriteString(c, "0\r\n\r\n"); err != nil {
+	last := net.Buffers{head, []byte("0\r\n\r\n")}
+	if _, err := last.WriteTo(c); err != nil {
 		return err
 	}
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
