@@ -465,7 +465,9 @@ func (c *capReader) Read(p []byte) (int, error) {
 // readAnswer reads the server's final answer, skipping interim (1xx)
 // answers as RFC 9110 §15.2 requires, with every head and the body bounded.
 func (s *Stream) readAnswer() (*Response, error) {
-	cr := &capReader{r: s.conn}
+	// Read raw (see package rawio): this read is the first call once the
+	// server answers.
+	cr := &capReader{r: rawio.NewReader(s.conn)}
 	br := bufio.NewReaderSize(cr, 4096)
 	for interim := 0; ; interim++ {
 		cr.n = MaxAnswerHead
