@@ -31,6 +31,7 @@ import (
 func main() {
 	n := flag.Int("n", 2000, "trivial invocations per binary and round")
 	rounds := flag.Int("rounds", 5, "rounds; the binaries alternate within each")
+	handler := flag.String("handler", "true", "the handler each invocation runs")
 	flag.Parse()
 	bins := flag.Args()
 	if len(bins) == 0 {
@@ -45,7 +46,7 @@ func main() {
 				i = len(bins) - 1 - i
 				bin = bins[i]
 			}
-			d, err := measure(bin, *n)
+			d, err := measure(bin, *handler, *n)
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "abcpu:", bin+":", err)
 				os.Exit(1)
@@ -63,7 +64,7 @@ func main() {
 
 // measure runs n trivial invocations through bin and returns its CPU per
 // invocation, after a warm-up of 20.
-func measure(bin string, n int) (d time.Duration, err error) {
+func measure(bin, handler string, n int) (d time.Duration, err error) {
 	sc := &scope{}
 	defer func() {
 		if r := recover(); r != nil {
@@ -72,7 +73,7 @@ func measure(bin string, n int) (d time.Duration, err error) {
 		sc.close()
 	}()
 	srv := runtimeapitest.New(sc, runtimeapitest.Options{})
-	p := bootstraptest.Start(sc, bin, bootstraptest.Options{RuntimeAPI: srv.Addr(), Args: handlerArgs(bin)})
+	p := bootstraptest.Start(sc, bin, bootstraptest.Options{RuntimeAPI: srv.Addr(), Args: handlerArgs(bin, handler)})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	next := 1
@@ -171,12 +172,12 @@ func onCPUOf(pid int) int64 {
 // contenders of ../../contenders that take the handler as their arguments
 // (awslambdago, barecopy, rawloop; by base name) get just that, a
 // bootstrap gets it after "--".
-func handlerArgs(bin string) []string {
+func handlerArgs(bin, handler string) []string {
 	switch b := filepath.Base(bin); {
 	case strings.HasSuffix(b, "awslambdago"), b == "barecopy", b == "rawloop":
-		return []string{"true"}
+		return []string{handler}
 	}
-	return []string{"--", "true"}
+	return []string{"--", handler}
 }
 
 // cpuOf is utime+stime of pid, in clock ticks of 10 ms.

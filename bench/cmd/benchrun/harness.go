@@ -78,6 +78,7 @@ const (
 	copyName     = "floor: bare copy"
 	copyHeadName = "floor: bare copy, head at first byte"
 	rawName      = "floor: raw syscalls"
+	copyCardName = "floor: bare copy + cobra, zap"
 	execName     = "floor: os/exec, 2 pipes"
 	forkexecName = "floor: syscall.ForkExec"
 	// The same binary with splice(2) forced on and off.
@@ -105,6 +106,7 @@ func newHarness(b binaries, dir string, extra []string) (*harness, error) {
 		{name: bashName, bin: b.bashcurl, script: true, divide: 5},
 		{name: copyName, bin: b.barecopy},
 		{name: copyHeadName, bin: b.barecopy, flags: []string{"-head=first-byte"}},
+		{name: copyCardName, bin: b.barecopyCard},
 		{name: rawName, bin: b.rawloop},
 		{name: execName, kind: viaLines, bin: b.forkexec},
 		{name: forkexecName, kind: viaLines, bin: b.forkexec, flags: []string{"-pipes=false"}},

@@ -139,8 +139,8 @@ func keptPart(path string) []byte {
 
 // binaries are the programs a run builds.
 type binaries struct {
-	streamstrap, awslambdago, barecopy, rawloop, forkexec, stamp string
-	bashcurl                                                     string // the script, in the source tree
+	streamstrap, awslambdago, barecopy, barecopyCard, rawloop, forkexec, stamp string
+	bashcurl                                                                   string // the script, in the source tree
 }
 
 // build compiles the contenders the way releases are built: static,
@@ -155,21 +155,24 @@ func build(dir string) (binaries, error) {
 		streamstrap: filepath.Join(dir, "bootstrap"),
 		awslambdago: filepath.Join(dir, "awslambdago"),
 		barecopy:    filepath.Join(dir, "barecopy"),
-		rawloop:     filepath.Join(dir, "rawloop"),
-		forkexec:    filepath.Join(dir, "forkexec"),
-		stamp:       filepath.Join(dir, "stamp"),
-		bashcurl:    filepath.Join(root, "contenders", "bashcurl", "bootstrap"),
+		// The same bare copy with cobra and zap linked (-tags cardpkgs).
+		barecopyCard: filepath.Join(dir, "barecopy-cardpkgs"),
+		rawloop:      filepath.Join(dir, "rawloop"),
+		forkexec:     filepath.Join(dir, "forkexec"),
+		stamp:        filepath.Join(dir, "stamp"),
+		bashcurl:     filepath.Join(root, "contenders", "bashcurl", "bootstrap"),
 	}
-	jobs := []struct{ dir, pkg, bin string }{
-		{filepath.Dir(root), "./cmd/bootstrap", b.streamstrap},
-		{root, "./contenders/awslambdago", b.awslambdago},
-		{root, "./contenders/barecopy", b.barecopy},
-		{root, "./contenders/rawloop", b.rawloop},
-		{root, "./contenders/forkexec", b.forkexec},
-		{root, "./handlers/stamp", b.stamp},
+	jobs := []struct{ dir, pkg, bin, tags string }{
+		{filepath.Dir(root), "./cmd/bootstrap", b.streamstrap, "lambda"},
+		{root, "./contenders/awslambdago", b.awslambdago, "lambda"},
+		{root, "./contenders/barecopy", b.barecopy, "lambda"},
+		{root, "./contenders/barecopy", b.barecopyCard, "lambda,cardpkgs"},
+		{root, "./contenders/rawloop", b.rawloop, "lambda"},
+		{root, "./contenders/forkexec", b.forkexec, "lambda"},
+		{root, "./handlers/stamp", b.stamp, "lambda"},
 	}
 	for _, j := range jobs {
-		cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-tags", "lambda", "-ldflags", "-s -w", "-o", j.bin, j.pkg)
+		cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-tags", j.tags, "-ldflags", "-s -w", "-o", j.bin, j.pkg)
 		cmd.Dir = j.dir
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
