@@ -131,38 +131,39 @@ func measure(bin, handler string, n int) (d time.Duration, err error) {
 }
 
 // switchesOf sums the voluntary and involuntary context switches of pid's
-// live threads (/proc/<pid>/task/*/status); 0 where they cannot be read.
+// live threads (/proc/<pid>/task/*/status).
 func switchesOf(pid int) int64 {
-	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
-	var sum int64
-	for _, t := range tasks {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", pid, t.Name()))
-		if err != nil {
-			continue
-		}
-		for line := range strings.SplitSeq(string(b), "\n") {
+	return sumTasks(pid, "status", func(b string) (sum int64) {
+		for line := range strings.SplitSeq(b, "\n") {
 			if k, v, ok := strings.Cut(line, ":"); ok && strings.HasSuffix(k, "ctxt_switches") {
 				n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 				sum += n
 			}
 		}
-	}
-	return sum
+		return sum
+	})
 }
 
 // onCPUOf sums the time on CPU, in ns, of pid's live threads
 // (/proc/<pid>/task/*/schedstat): exact, where the ticks of cpuOf are 10 ms.
 func onCPUOf(pid int) int64 {
+	return sumTasks(pid, "schedstat", func(b string) int64 {
+		if f := strings.Fields(b); len(f) > 0 {
+			n, _ := strconv.ParseInt(f[0], 10, 64)
+			return n
+		}
+		return 0
+	})
+}
+
+// sumTasks sums parse over the file of every live thread of pid; a thread
+// that exits meanwhile counts 0.
+func sumTasks(pid int, file string, parse func(string) int64) int64 {
 	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
 	var sum int64
 	for _, t := range tasks {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, t.Name()))
-		if err != nil {
-			continue
-		}
-		if f := strings.Fields(string(b)); len(f) > 0 {
-			n, _ := strconv.ParseInt(f[0], 10, 64)
-			sum += n
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/%s", pid, t.Name(), file)); err == nil {
+			sum += parse(string(b))
 		}
 	}
 	return sum
