@@ -38,7 +38,7 @@ COPY internal/ internal/
 RUN --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 GOOS=${TARGETOS} GOARCH=${TARGETARCH} \
     go build -tags lambda -trimpath -buildvcs=false \
-      -ldflags "-s -w -X main.version=${VERSION} -X main.commit=${COMMIT} -X main.date=${DATE}" \
+      -ldflags "-s -w -X main.version=${VERSION} -X main.commit=${COMMIT} -X main.date=${DATE} -X runtime.godebugDefault=schedtrace=2147483647" \
       -o /out/bootstrap ./cmd/bootstrap
 
 FROM scratch AS bootstrap

@@ -26,6 +26,18 @@ GOBUILD    := CGO_ENABLED=0 $(GO) build $(BUILDFLAGS)
 # built with this tag, which leaves out the local-development commands
 # (`local`); dist/bootstrap, for this host, keeps everything.
 LAMBDA_TAGS := -tags lambda
+# The Lambda build's Go runtime keeps its sysmon thread from parking
+# (GODEBUG schedtrace, compiled in as the binary's default): parked, sysmon
+# is woken by an invocation's first system calls and then polls every 20 µs
+# while the bootstrap works, a context switch each time; never parked, it
+# backs off to 10 ms. A third less CPU per invocation and a third of the
+# context switches (BENCHMARKS.md, "sysmon"). The period is the largest an
+# int32 of ms holds (24.8 days): the trace line itself is printed only once
+# the system's monotonic clock passes it. GODEBUG=schedtrace=0 in the
+# function's environment restores Go's default.
+LAMBDA_GODEBUG := schedtrace=2147483647
+LAMBDA_LDFLAGS := $(LDFLAGS) -X runtime.godebugDefault=$(LAMBDA_GODEBUG)
+GOBUILD_LAMBDA := CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -ldflags "$(LAMBDA_LDFLAGS)" $(LAMBDA_TAGS)
 MKZIP      := $(GO) run -trimpath ./internal/release/cmd/mkzip -mtime $(DATE)
 
 BINARIES  := $(foreach a,$(ARCHES),$(DIST)/linux-$(a)/bootstrap)
@@ -35,7 +47,7 @@ ARTIFACTS := bootstrap $(foreach a,$(ARCHES),linux-$(a)/bootstrap streamstrap-la
 
 IMAGE ?= streamstrap:latest
 
-.PHONY: all build layer test soak fuzz run bench reproducible clean image print-ldflags print-version FORCE
+.PHONY: all build layer test soak fuzz run bench reproducible clean image print-ldflags print-lambda-ldflags print-version FORCE
 
 all: build layer
 
@@ -44,7 +56,7 @@ all: build layer
 build: $(BINARIES) $(DIST)/bootstrap
 
 $(DIST)/linux-%/bootstrap: FORCE
-	GOOS=linux GOARCH=$* $(GOBUILD) $(LAMBDA_TAGS) -o $@ $(PKG)
+	GOOS=linux GOARCH=$* $(GOBUILD_LAMBDA) -o $@ $(PKG)
 
 $(DIST)/bootstrap: FORCE
 	$(GOBUILD) -o $@ $(PKG)
@@ -145,6 +157,9 @@ image:
 
 print-ldflags:
 	@echo '$(LDFLAGS)'
+
+print-lambda-ldflags:
+	@echo '$(LAMBDA_LDFLAGS)'
 
 print-version:
 	@echo 'VERSION=$(VERSION) COMMIT=$(COMMIT) DATE=$(DATE)'

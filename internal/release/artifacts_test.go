@@ -206,6 +206,22 @@ func readZipEntry(t *testing.T, zf *zip.File) []byte {
 // stripped): the layer's, the function zip's and the image's bootstrap.
 const maxLambdaBinary = 6_000_000
 
+// lambdaGodebug is what the Makefile compiles into the Lambda build as its
+// GODEBUG default (LAMBDA_GODEBUG, set with -X runtime.godebugDefault).
+const lambdaGodebug = "schedtrace=2147483647"
+
+// hasGodebugDefault reports whether the binary at path holds lambdaGodebug,
+// the value of its runtime.godebugDefault. (Its build information cannot
+// say: with -trimpath, go build records no -ldflags.)
+func hasGodebugDefault(t *testing.T, path string) bool {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Contains(b, []byte(lambdaGodebug))
+}
+
 // TestTwoBuilds: the binaries Lambda runs are the lean build (-tags lambda:
 // no `local` or `serve`, at most maxLambdaBinary bytes), while dist/bootstrap, for the
 // host, has the development commands too.
@@ -220,6 +236,14 @@ func TestTwoBuilds(t *testing.T) {
 		if fi.Size() > maxLambdaBinary {
 			t.Errorf("%s is %d bytes, more than %d", path, fi.Size(), maxLambdaBinary)
 		}
+		if !hasGodebugDefault(t, path) {
+			t.Errorf("%s was linked without the GODEBUG default %s", path, lambdaGodebug)
+		}
+	}
+	// The host's build, which runs `serve` on a laptop, keeps Go's default:
+	// an awake sysmon would wake it 100 times a second while idle.
+	if host := filepath.Join(b.dist[0], "bootstrap"); hasGodebugDefault(t, host) {
+		t.Errorf("%s was linked with the Lambda build's GODEBUG default", host)
 	}
 	help := func(path string) string {
 		t.Helper()

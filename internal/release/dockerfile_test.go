@@ -369,13 +369,22 @@ func TestDockerfileBuildStage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := regexp.MustCompile(`(?m)^LDFLAGS\s*:?=\s*(.+)$`).FindSubmatch(makefile)
-	if m == nil {
-		t.Fatal("Makefile has no LDFLAGS")
+	// The Lambda build's: LAMBDA_LDFLAGS, which is LDFLAGS and the
+	// compiled-in GODEBUG, with make's variables as the Dockerfile's ARGs.
+	vars := map[string]string{}
+	for _, m := range regexp.MustCompile(`(?m)^(\w+)\s*:?=\s*(.+)$`).FindAllSubmatch(makefile, -1) {
+		vars[string(m[1])] = strings.TrimSpace(string(m[2]))
 	}
-	want := regexp.MustCompile(`\$\((\w+)\)`).ReplaceAllString(strings.TrimSpace(string(m[1])), "$${$1}")
+	if vars["LAMBDA_LDFLAGS"] == "" {
+		t.Fatal("Makefile has no LAMBDA_LDFLAGS")
+	}
+	want := vars["LAMBDA_LDFLAGS"]
+	for _, name := range []string{"LDFLAGS", "LAMBDA_GODEBUG"} {
+		want = strings.ReplaceAll(want, "$("+name+")", vars[name])
+	}
+	want = regexp.MustCompile(`\$\((\w+)\)`).ReplaceAllString(want, "$${$1}")
 	if !strings.Contains(build, `-ldflags "`+want+`"`) {
-		t.Errorf("go build in the Dockerfile does not use the Makefile's ldflags %q:\n%s", want, build)
+		t.Errorf("go build in the Dockerfile does not use the Makefile's Lambda ldflags %q:\n%s", want, build)
 	}
 }
 

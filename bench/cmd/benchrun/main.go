@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"time"
@@ -162,17 +163,24 @@ func build(dir string) (binaries, error) {
 		stamp:        filepath.Join(dir, "stamp"),
 		bashcurl:     filepath.Join(root, "contenders", "bashcurl", "bootstrap"),
 	}
-	jobs := []struct{ dir, pkg, bin, tags string }{
-		{filepath.Dir(root), "./cmd/bootstrap", b.streamstrap, "lambda"},
-		{root, "./contenders/awslambdago", b.awslambdago, "lambda"},
-		{root, "./contenders/barecopy", b.barecopy, "lambda"},
-		{root, "./contenders/barecopy", b.barecopyCard, "lambda,cardpkgs"},
-		{root, "./contenders/rawloop", b.rawloop, "lambda"},
-		{root, "./contenders/forkexec", b.forkexec, "lambda"},
-		{root, "./handlers/stamp", b.stamp, "lambda"},
+	godebug, err := lambdaGodebug(filepath.Join(filepath.Dir(root), "Makefile"))
+	if err != nil {
+		return binaries{}, err
+	}
+	// streamstrap as the Makefile links the Lambda build, with its
+	// compiled-in GODEBUG default; the others as Go builds them.
+	lambdaLd := "-s -w -X runtime.godebugDefault=" + godebug
+	jobs := []struct{ dir, pkg, bin, tags, ldflags string }{
+		{filepath.Dir(root), "./cmd/bootstrap", b.streamstrap, "lambda", lambdaLd},
+		{root, "./contenders/awslambdago", b.awslambdago, "lambda", "-s -w"},
+		{root, "./contenders/barecopy", b.barecopy, "lambda", "-s -w"},
+		{root, "./contenders/barecopy", b.barecopyCard, "lambda,cardpkgs", "-s -w"},
+		{root, "./contenders/rawloop", b.rawloop, "lambda", "-s -w"},
+		{root, "./contenders/forkexec", b.forkexec, "lambda", "-s -w"},
+		{root, "./handlers/stamp", b.stamp, "lambda", "-s -w"},
 	}
 	for _, j := range jobs {
-		cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-tags", j.tags, "-ldflags", "-s -w", "-o", j.bin, j.pkg)
+		cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-tags", j.tags, "-ldflags", j.ldflags, "-o", j.bin, j.pkg)
 		cmd.Dir = j.dir
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -180,6 +188,20 @@ func build(dir string) (binaries, error) {
 		}
 	}
 	return b, nil
+}
+
+// lambdaGodebug reads the Makefile's LAMBDA_GODEBUG, the GODEBUG default the
+// Lambda build is linked with.
+func lambdaGodebug(makefile string) (string, error) {
+	b, err := os.ReadFile(makefile)
+	if err != nil {
+		return "", err
+	}
+	m := regexp.MustCompile(`(?m)^LAMBDA_GODEBUG\s*:?=\s*(\S+)\s*$`).FindSubmatch(b)
+	if m == nil {
+		return "", fmt.Errorf("%s has no LAMBDA_GODEBUG", makefile)
+	}
+	return string(m[1]), nil
 }
 
 // benchRoot finds the bench module's directory.

@@ -137,7 +137,7 @@ func (r *report) markdown(png string) string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	w("# Benchmarks\n\n")
-	w("Whole-process benchmark of the real stripped `bootstrap` (`go build -trimpath -tags lambda -ldflags \"-s -w\"` of `./cmd/bootstrap`: the build the layer and the image ship)\n")
+	w("Whole-process benchmark of the real stripped `bootstrap` (`go build -trimpath -tags lambda -ldflags \"-s -w -X runtime.godebugDefault=$LAMBDA_GODEBUG\"` of `./cmd/bootstrap`, LAMBDA_GODEBUG from the Makefile: the build the layer and the image ship)\n")
 	w("and its contenders, each running real handler processes against the strict Runtime API of\n")
 	w("`internal/runtimeapitest` on loopback. The contenders alternate within every round; figures are\n")
 	w("medians over the rounds, and each ratio (×) is against the aws-lambda-go contender of the same run\n")
