@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,20 +31,41 @@ import (
 const MarkerVar = "STREAMSTRAP_TEST_MARKER"
 
 // Build compiles ./cmd/bootstrap of this module into dir and returns the
-// binary's path. Tests call it once, from TestMain.
+// binary's path. Tests call it once, from TestMain. The binary is the host
+// build (it has `local` and `serve`) linked with the Lambda build's GODEBUG
+// default (the Makefile's LAMBDA_GODEBUG), so the tests run the Go runtime
+// the way Lambda runs it.
 func Build(dir string) (string, error) {
 	root, err := moduleRoot()
 	if err != nil {
 		return "", err
 	}
+	godebug, err := LambdaGodebug(filepath.Join(root, "Makefile"))
+	if err != nil {
+		return "", err
+	}
 	bin := filepath.Join(dir, "bootstrap")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./cmd/bootstrap")
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-X runtime.godebugDefault="+godebug, "-o", bin, "./cmd/bootstrap")
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("building the bootstrap: %w\n%s", err, out)
 	}
 	return bin, nil
+}
+
+// LambdaGodebug reads the Makefile's LAMBDA_GODEBUG: the GODEBUG default
+// the Lambda build is linked with (-X runtime.godebugDefault).
+func LambdaGodebug(makefile string) (string, error) {
+	b, err := os.ReadFile(makefile)
+	if err != nil {
+		return "", err
+	}
+	m := regexp.MustCompile(`(?m)^LAMBDA_GODEBUG\s*:?=\s*(\S+)\s*$`).FindSubmatch(b)
+	if m == nil {
+		return "", fmt.Errorf("%s has no LAMBDA_GODEBUG", makefile)
+	}
+	return string(m[1]), nil
 }
 
 // Main is the TestMain of a package that runs the bootstrap: it builds the

@@ -20,10 +20,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/streamstrap/streamstrap/internal/bootstraptest"
 )
 
 // config is what one run measures.
@@ -163,7 +164,7 @@ func build(dir string) (binaries, error) {
 		stamp:        filepath.Join(dir, "stamp"),
 		bashcurl:     filepath.Join(root, "contenders", "bashcurl", "bootstrap"),
 	}
-	godebug, err := lambdaGodebug(filepath.Join(filepath.Dir(root), "Makefile"))
+	godebug, err := bootstraptest.LambdaGodebug(filepath.Join(filepath.Dir(root), "Makefile"))
 	if err != nil {
 		return binaries{}, err
 	}
@@ -188,20 +189,6 @@ func build(dir string) (binaries, error) {
 		}
 	}
 	return b, nil
-}
-
-// lambdaGodebug reads the Makefile's LAMBDA_GODEBUG, the GODEBUG default the
-// Lambda build is linked with.
-func lambdaGodebug(makefile string) (string, error) {
-	b, err := os.ReadFile(makefile)
-	if err != nil {
-		return "", err
-	}
-	m := regexp.MustCompile(`(?m)^LAMBDA_GODEBUG\s*:?=\s*(\S+)\s*$`).FindSubmatch(b)
-	if m == nil {
-		return "", fmt.Errorf("%s has no LAMBDA_GODEBUG", makefile)
-	}
-	return string(m[1]), nil
 }
 
 // benchRoot finds the bench module's directory.
