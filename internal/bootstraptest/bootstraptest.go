@@ -44,14 +44,33 @@ func Build(dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	ldflags := "-X runtime.godebugDefault=" + godebug
+	if longUp() {
+		// schedtrace's line would be printed at every start (its period
+		// has passed on the monotonic clock) and read as a log line.
+		ldflags = ""
+	}
 	bin := filepath.Join(dir, "bootstrap")
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-X runtime.godebugDefault="+godebug, "-o", bin, "./cmd/bootstrap")
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", ldflags, "-o", bin, "./cmd/bootstrap")
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("building the bootstrap: %w\n%s", err, out)
 	}
 	return bin, nil
+}
+
+// longUp reports whether the system has been up for over 24 days (or its
+// uptime cannot be read): near the 24.8-day period of LAMBDA_GODEBUG's
+// schedtrace, after which the runtime prints its trace line.
+func longUp() bool {
+	b, err := os.ReadFile("/proc/uptime")
+	if err != nil {
+		return true
+	}
+	first, _, _ := strings.Cut(string(b), " ")
+	s, err := strconv.ParseFloat(strings.TrimSpace(first), 64)
+	return err != nil || s > 24*24*3600
 }
 
 // LambdaGodebug reads the Makefile's LAMBDA_GODEBUG: the GODEBUG default
