@@ -179,7 +179,14 @@ func TestSpliceStopsAtTheServersFailures(t *testing.T) {
 			name: "early 413, body unread",
 			serve: func(c net.Conn) {
 				br := bufio.NewReader(c)
-				if _, err := http.ReadRequest(br); err != nil {
+				req, err := http.ReadRequest(br)
+				if err != nil {
+					return
+				}
+				// Answer once the first spliced bytes are in, so the
+				// answer cannot come before any splice, and leave the
+				// rest of the body unread.
+				if _, err := io.ReadFull(req.Body, make([]byte, 16)); err != nil {
 					return
 				}
 				_, _ = io.WriteString(c, "HTTP/1.1 413 Request Entity Too Large\r\nContent-Length: 2\r\n\r\n{}")
