@@ -9,7 +9,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -24,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamstrap/streamstrap/bench/internal/procstat"
 	"github.com/streamstrap/streamstrap/internal/bootstraptest"
 	"github.com/streamstrap/streamstrap/internal/runtimeapitest"
 )
@@ -96,11 +96,18 @@ func measure(bin, handler string, n int) (d time.Duration, err error) {
 			return 0, err
 		}
 	}
-	before, err := cpuOf(p.Pid())
+	before, err := procstat.ReadCPU(p.Pid())
 	if err != nil {
 		return 0, err
 	}
-	switchesBefore, onCPUBefore := switchesOf(p.Pid()), onCPUOf(p.Pid())
+	switchesBefore, err := procstat.ThreadsSwitches(p.Pid())
+	if err != nil {
+		return 0, err
+	}
+	onCPUBefore, err := procstat.ThreadsCPU(p.Pid())
+	if err != nil {
+		return 0, err
+	}
 	if out := os.Getenv("ABCPU_PERF"); out != "" {
 		// perf record of the bootstrap (not its handlers) over the batch.
 		rec := exec.Command("perf", "record", "-q", "-e", "cpu-clock", "-F", "4000", "-g", "--no-inherit",
@@ -117,56 +124,25 @@ func measure(bin, handler string, n int) (d time.Duration, err error) {
 			return 0, err
 		}
 	}
-	after, err := cpuOf(p.Pid())
+	after, err := procstat.ReadCPU(p.Pid())
+	if err != nil {
+		return 0, err
+	}
+	switches, err := procstat.ThreadsSwitches(p.Pid())
+	if err != nil {
+		return 0, err
+	}
+	onCPU, err := procstat.ThreadsCPU(p.Pid())
 	if err != nil {
 		return 0, err
 	}
 	// On a paravirtualised machine a context switch costs tens of µs, so
 	// how often the bootstrap sleeps and wakes is much of its CPU.
 	fmt.Printf("         %-40s %8.1f context switches/invocation, %6.1f µs on CPU/invocation (live threads' schedstat)\n", bin,
-		float64(switchesOf(p.Pid())-switchesBefore)/float64(n),
-		float64(onCPUOf(p.Pid())-onCPUBefore)/float64(n)/1e3)
+		float64(switches-switchesBefore)/float64(n),
+		float64(onCPU-onCPUBefore)/float64(n)/float64(time.Microsecond))
 	bootstraptest.KillMarked(p.Marker)
-	return (after - before) / time.Duration(n), nil
-}
-
-// switchesOf sums the voluntary and involuntary context switches of pid's
-// live threads (/proc/<pid>/task/*/status).
-func switchesOf(pid int) int64 {
-	return sumTasks(pid, "status", func(b string) (sum int64) {
-		for line := range strings.SplitSeq(b, "\n") {
-			if k, v, ok := strings.Cut(line, ":"); ok && strings.HasSuffix(k, "ctxt_switches") {
-				n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-				sum += n
-			}
-		}
-		return sum
-	})
-}
-
-// onCPUOf sums the time on CPU, in ns, of pid's live threads
-// (/proc/<pid>/task/*/schedstat): exact, where the ticks of cpuOf are 10 ms.
-func onCPUOf(pid int) int64 {
-	return sumTasks(pid, "schedstat", func(b string) int64 {
-		if f := strings.Fields(b); len(f) > 0 {
-			n, _ := strconv.ParseInt(f[0], 10, 64)
-			return n
-		}
-		return 0
-	})
-}
-
-// sumTasks sums parse over the file of every live thread of pid; a thread
-// that exits meanwhile counts 0.
-func sumTasks(pid int, file string, parse func(string) int64) int64 {
-	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
-	var sum int64
-	for _, t := range tasks {
-		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/%s", pid, t.Name(), file)); err == nil {
-			sum += parse(string(b))
-		}
-	}
-	return sum
+	return after.Sub(before).Self / time.Duration(n), nil
 }
 
 // handlerArgs is the command line that runs `true` under bin: the
@@ -179,21 +155,6 @@ func handlerArgs(bin, handler string) []string {
 		return []string{handler}
 	}
 	return []string{"--", handler}
-}
-
-// cpuOf is utime+stime of pid, in clock ticks of 10 ms.
-func cpuOf(pid int) (time.Duration, error) {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
-	u, err1 := strconv.ParseInt(f[11], 10, 64)
-	s, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("/proc/%d/stat: %q", pid, stat)
-	}
-	return time.Duration(u+s) * 10 * time.Millisecond, nil
 }
 
 // scope is the testing.TB runtimeapitest and bootstraptest need, outside a

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/streamstrap/streamstrap/bench/internal/procstat"
 	"github.com/streamstrap/streamstrap/internal/bootstraptest"
 	"github.com/streamstrap/streamstrap/internal/runtimeapitest"
 )
@@ -246,7 +247,7 @@ func (h *harness) open(ctx context.Context, c *contender, cg *cgroup, m *measure
 	}
 	if m != nil && cg == nil {
 		m.startWall = append(m.startWall, time.Since(start))
-		u, err := threadsCPU(s.p.Pid())
+		u, err := procstat.ThreadsCPU(s.p.Pid())
 		if err != nil {
 			s.close()
 			return nil, err
@@ -325,11 +326,11 @@ func (h *harness) trivial(ctx context.Context, c *contender, n, warmup int, cg *
 				return err
 			}
 		}
-		before, err := readCPU(s.p.Pid())
+		before, err := procstat.ReadCPU(s.p.Pid())
 		if err != nil {
 			return err
 		}
-		switches, err := threadsSwitches(s.p.Pid())
+		switches, err := procstat.ThreadsSwitches(s.p.Pid())
 		if err != nil {
 			return err
 		}
@@ -372,7 +373,7 @@ func (h *harness) firstByte(ctx context.Context, c *contender, fb, warmup int, c
 // time, the bootstrap's CPU and its peak RSS.
 func (h *harness) stream(ctx context.Context, c *contender, size int64, cg *cgroup, m *measures) (err error) {
 	return h.withSession(ctx, c, cg, m, true, func(s *session) error {
-		before, err := readCPU(s.p.Pid())
+		before, err := procstat.ReadCPU(s.p.Pid())
 		if err != nil {
 			return err
 		}
@@ -381,17 +382,17 @@ func (h *harness) stream(ctx context.Context, c *contender, size int64, cg *cgro
 			return err
 		}
 		wall := time.Since(t)
-		after, err := readCPU(s.p.Pid())
+		after, err := procstat.ReadCPU(s.p.Pid())
 		if err != nil {
 			return err
 		}
-		rss, err := peakRSS(s.p.Pid())
+		rss, err := procstat.PeakRSS(s.p.Pid())
 		if err != nil {
 			return err
 		}
-		d, gb := after.sub(before), float64(size)/1e9
-		m.streamCPU = append(m.streamCPU, ms(d.self)/gb)
-		m.streamKid = append(m.streamKid, ms(d.children)/gb)
+		d, gb := after.Sub(before), float64(size)/1e9
+		m.streamCPU = append(m.streamCPU, ms(d.Self)/gb)
+		m.streamKid = append(m.streamKid, ms(d.Children)/gb)
 		m.streamMBps = append(m.streamMBps, float64(size)/1e6/wall.Seconds())
 		m.peakRSS = max(m.peakRSS, rss)
 		return nil
@@ -435,11 +436,11 @@ func (h *harness) spawnLoop(ctx context.Context, c *contender, n, warmup int, cg
 			return fmt.Errorf("spawn: %w", err)
 		}
 	}
-	before, err := readCPU(cmd.Process.Pid)
+	before, err := procstat.ReadCPU(cmd.Process.Pid)
 	if err != nil {
 		return err
 	}
-	switches, err := threadsSwitches(cmd.Process.Pid)
+	switches, err := procstat.ThreadsSwitches(cmd.Process.Pid)
 	if err != nil {
 		return err
 	}
@@ -458,21 +459,21 @@ func (h *harness) spawnLoop(ctx context.Context, c *contender, n, warmup int, cg
 
 // addCPUPerInvocation records the CPU pid and its children used since before
 // over n invocations.
-func (m *measures) addCPUPerInvocation(pid int, before cpu, n int) error {
-	after, err := readCPU(pid)
+func (m *measures) addCPUPerInvocation(pid int, before procstat.CPU, n int) error {
+	after, err := procstat.ReadCPU(pid)
 	if err != nil {
 		return err
 	}
-	d := after.sub(before)
-	m.cpuInv = append(m.cpuInv, ms(d.self)/float64(n))
-	m.childInv = append(m.childInv, ms(d.children)/float64(n))
+	d := after.Sub(before)
+	m.cpuInv = append(m.cpuInv, ms(d.Self)/float64(n))
+	m.childInv = append(m.childInv, ms(d.Children)/float64(n))
 	return nil
 }
 
 // addSwitchesPerInvocation records the context switches of pid's live
 // threads since before (their sum then) over n invocations.
 func (m *measures) addSwitchesPerInvocation(pid int, before int64, n int) error {
-	after, err := threadsSwitches(pid)
+	after, err := procstat.ThreadsSwitches(pid)
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,6 @@
-package main
+// Package procstat reads a process's CPU time, context switches and peak
+// memory from /proc, for the bench module's commands (benchrun, abcpu).
+package procstat
 
 import (
 	"bytes"
@@ -9,46 +11,50 @@ import (
 	"time"
 )
 
-// cpu is a process's CPU time from /proc/<pid>/stat: its own (all threads,
-// live and exited) and that of its children it has waited for.
-type cpu struct{ self, children time.Duration }
+// CPU is a process's CPU time from /proc/<pid>/stat: its own (all threads,
+// live and exited) and that of its children it has waited for. The zero
+// value is no time.
+type CPU struct {
+	Self     time.Duration // user+system of the process itself
+	Children time.Duration // user+system of its waited-for children
+}
 
 // clockTick is USER_HZ, 100 on every Linux port Go supports.
 const clockTick = 10 * time.Millisecond
 
-// readCPU reads pid's CPU times.
-func readCPU(pid int) (cpu, error) {
+// ReadCPU reads pid's CPU times, in clock ticks of 10 ms.
+func ReadCPU(pid int) (CPU, error) {
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return cpu{}, err
+		return CPU{}, err
 	}
 	// Fields after the parenthesized command start at field 3 (state);
 	// utime, stime, cutime, cstime are fields 14-17.
 	i := bytes.LastIndexByte(stat, ')')
 	if i < 0 {
-		return cpu{}, fmt.Errorf("reading /proc/%d/stat: no command field", pid)
+		return CPU{}, fmt.Errorf("reading /proc/%d/stat: no command field", pid)
 	}
 	f := strings.Fields(string(stat[i+1:]))
 	if len(f) < 15 {
-		return cpu{}, fmt.Errorf("reading /proc/%d/stat: %d fields", pid, len(f))
+		return CPU{}, fmt.Errorf("reading /proc/%d/stat: %d fields", pid, len(f))
 	}
 	var t [4]int64
 	for k := range t {
 		if t[k], err = strconv.ParseInt(f[11+k], 10, 64); err != nil {
-			return cpu{}, fmt.Errorf("reading /proc/%d/stat: field %d: %w", pid, 14+k, err)
+			return CPU{}, fmt.Errorf("reading /proc/%d/stat: field %d: %w", pid, 14+k, err)
 		}
 	}
-	return cpu{
-		self:     time.Duration(t[0]+t[1]) * clockTick,
-		children: time.Duration(t[2]+t[3]) * clockTick,
+	return CPU{
+		Self:     time.Duration(t[0]+t[1]) * clockTick,
+		Children: time.Duration(t[2]+t[3]) * clockTick,
 	}, nil
 }
 
-// sub returns c - o.
-func (c cpu) sub(o cpu) cpu { return cpu{c.self - o.self, c.children - o.children} }
+// Sub returns c - o.
+func (c CPU) Sub(o CPU) CPU { return CPU{c.Self - o.Self, c.Children - o.Children} }
 
-// peakRSS reads pid's VmHWM in bytes.
-func peakRSS(pid int) (int64, error) {
+// PeakRSS reads pid's VmHWM in bytes.
+func PeakRSS(pid int) (int64, error) {
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
@@ -65,12 +71,12 @@ func peakRSS(pid int) (int64, error) {
 	return 0, fmt.Errorf("reading /proc/%d/status: no VmHWM", pid)
 }
 
-// threadsSwitches sums the voluntary and involuntary context switches of
+// ThreadsSwitches sums the voluntary and involuntary context switches of
 // pid's live threads (/proc/<pid>/task/*/status). On a paravirtualised
 // machine each costs tens of µs, so how often a bootstrap sleeps and wakes
-// is much of its CPU. Like threadsCPU it is blind to exited threads and to
+// is much of its CPU. Like ThreadsCPU it is blind to exited threads and to
 // children.
-func threadsSwitches(pid int) (int64, error) {
+func ThreadsSwitches(pid int) (int64, error) {
 	dir := fmt.Sprintf("/proc/%d/task", pid)
 	tasks, err := os.ReadDir(dir)
 	if err != nil {
@@ -97,10 +103,10 @@ func threadsSwitches(pid int) (int64, error) {
 	return sum, nil
 }
 
-// threadsCPU sums the time on CPU, in ns, of pid's live threads
+// ThreadsCPU sums the time on CPU, in ns, of pid's live threads
 // (/proc/<pid>/task/*/schedstat): precise where the 10 ms ticks of
-// readCPU are not, but blind to threads that have exited and to children.
-func threadsCPU(pid int) (time.Duration, error) {
+// ReadCPU are not, but blind to threads that have exited and to children.
+func ThreadsCPU(pid int) (time.Duration, error) {
 	dir := fmt.Sprintf("/proc/%d/task", pid)
 	tasks, err := os.ReadDir(dir)
 	if err != nil {
