@@ -391,7 +391,7 @@ func (s *Stream) writeBufs() error {
 				return err
 			}
 			if n > 0 {
-				// Progress: writeBuffers consumed what was
+				// Progress: WriteBuffers consumed what was
 				// written, so the loop sends the rest.
 				s.head = nil
 				continue
