@@ -7,9 +7,10 @@ import (
 	"errors"
 	"io"
 	"net"
-	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/streamstrap/streamstrap/internal/runtimeapitest"
 )
 
 // Names the tests use: the Runtime API's, whose answers this client reads.
@@ -22,51 +23,6 @@ const (
 // lambdaNames are the header names a Runtime API answer carries.
 var lambdaNames = []string{headerRequestID, "Lambda-Runtime-Deadline-Ms", "Lambda-Runtime-Invoked-Function-Arn", "Lambda-Runtime-Trace-Id"}
 
-// nextAnswer is a /next answer as the Runtime API sends it.
-const nextAnswer = "HTTP/1.1 200 OK\r\n" +
-	"Content-Type: application/json\r\n" +
-	"Lambda-Runtime-Aws-Request-Id: 8476a536-e9f4-11e8-9739-2dfe598c3fcd\r\n" +
-	"Lambda-Runtime-Deadline-Ms: 1542409706888\r\n" +
-	"Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-2:123456789012:function:custom-runtime\r\n" +
-	"Lambda-Runtime-Trace-Id: Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Parent=9a9197af755a6419;Sampled=1\r\n" +
-	"Date: Tue, 01 Dec 2026 20:00:00 GMT\r\n" +
-	"Content-Length: 9\r\n\r\n" +
-	`{"k":"v"}`
-
-// rawAnswers answers every request on a connection with answers[i], in
-// turn, until the list ends; then it closes the connection.
-func rawAnswers(t testing.TB, answers ...string) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for _, a := range answers {
-					req, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					_, _ = io.Copy(io.Discard, req.Body)
-					if _, err := io.WriteString(c, a); err != nil {
-						return
-					}
-				}
-			}()
-		}
-	}()
-	return ln.Addr().String()
-}
-
 func TestWireAnswers(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -74,7 +30,7 @@ func TestWireAnswers(t *testing.T) {
 		wantBody string
 		wantErr  string // substring; empty for success
 	}{
-		{"content-length", nextAnswer, `{"k":"v"}`, ""},
+		{"content-length", runtimeapitest.NextAnswer, `{"k":"v"}`, ""},
 		{"chunked", "HTTP/1.1 200 OK\r\n" + headerRequestID + ": r\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{\"k\"\r\n5;x=y\r\n:\"v\"}\r\n0\r\nT: v\r\n\r\n", `{"k":"v"}`, ""},
 		{"until close", "HTTP/1.1 200 OK\r\n" + headerRequestID + ": r\r\nConnection: close\r\n\r\n{}", "{}", ""},
 		{"interim 100 first", "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n" + headerRequestID + ": r\r\nContent-Length: 2\r\n\r\n{}", "{}", ""},
@@ -90,7 +46,7 @@ func TestWireAnswers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			addr := rawAnswers(t, tt.answer)
+			addr := runtimeapitest.RawAnswers(t, tt.answer)
 			w := New(addr, (&net.Dialer{}).DialContext, 1)
 			defer w.CloseIdle()
 			resp, err := w.Do(context.Background(), &Request{Method: "GET", Path: pathNext})
@@ -115,7 +71,7 @@ func TestWireAnswers(t *testing.T) {
 // the server has closed it, the next call is made on a new one.
 func TestWireKeepsAliveAndReplacesStale(t *testing.T) {
 	ok := "HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\n{}"
-	addr := rawAnswers(t, ok, ok) // two answers per connection, then close
+	addr := runtimeapitest.RawAnswers(t, ok, ok) // two answers per connection, then close
 	dials := 0
 	d := &net.Dialer{}
 	w := New(addr, func(ctx context.Context, n, a string) (net.Conn, error) {
@@ -180,13 +136,13 @@ func TestWireCancel(t *testing.T) {
 // BenchmarkNextAnswer is the /next parser: the answer's head and body, then
 // the invocation, from bytes already read.
 func BenchmarkNextAnswer(b *testing.B) {
-	src := bytes.NewReader([]byte(nextAnswer))
+	src := bytes.NewReader([]byte(runtimeapitest.NextAnswer))
 	br := bufio.NewReaderSize(src, 4096)
 	c := &conn{br: br}
 	names := New("", nil, 0, lambdaNames...).names
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		src.Reset([]byte(nextAnswer))
+		src.Reset([]byte(runtimeapitest.NextAnswer))
 		br.Reset(src)
 		resp, err := readHead(br, names)
 		if err != nil {

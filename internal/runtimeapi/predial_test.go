@@ -5,27 +5,9 @@ import (
 	"net"
 	"testing"
 	"time"
-)
 
-// listener accepts loopback connections and hands each to serve.
-func listener(t testing.TB, serve func(net.Conn)) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go serve(c)
-		}
-	}()
-	return ln.Addr().String()
-}
+	"github.com/streamstrap/streamstrap/internal/runtimeapitest"
+)
 
 func TestPendingConn(t *testing.T) {
 	hold := make(chan struct{})
@@ -43,7 +25,7 @@ func TestPendingConn(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := NewClient(listener(t, tt.serve), "test", 1)
+			c := NewClient(runtimeapitest.ServeRaw(t, tt.serve), "test", 1)
 			pc := c.Predial(context.Background())
 			time.Sleep(tt.idle) // let the peer's FIN or bytes arrive, or the bound pass
 			conn := pc.take()
