@@ -23,14 +23,20 @@ func (p *Process) Feed(in Input) error {
 		return ErrFed
 	}
 	p.fed = time.Now()
-	p.deadline = in.Deadline
-	if !in.Deadline.IsZero() && !p.hasExited {
-		p.timers.Add(1)
-		p.deadlineTimer = time.AfterFunc(time.Until(in.Deadline), p.onDeadline)
-	}
+	p.arm(in.Deadline)
 	p.mu.Unlock()
 	p.feed(in.Extra, in.Stdin)
 	return nil
+}
+
+// arm records the deadline and, unless the handler has exited, starts its
+// timer. The caller holds p.mu or is the only goroutine that knows p.
+func (p *Process) arm(deadline time.Time) {
+	p.deadline = deadline
+	if !deadline.IsZero() && !p.hasExited {
+		p.timers.Add(1)
+		p.deadlineTimer = time.AfterFunc(time.Until(deadline), p.onDeadline)
+	}
 }
 
 // feed writes extra, closes the extra pipe, writes stdin and closes it.
@@ -99,7 +105,9 @@ func writeNow(f *os.File, data []byte) []byte {
 // closeStdin closes the write end of stdin once: the handler sees EOF, and a
 // writer blocked on a full pipe returns.
 func (p *Process) closeStdin() {
-	p.stdinOnce.Do(func() { _ = p.stdin.Close() })
+	if p.stdin != nil { // nil: SpawnFed closed it before the fork
+		p.stdinOnce.Do(func() { _ = p.stdin.Close() })
+	}
 }
 
 // closeExtra closes the write end of the extra pipe once, if there is one.

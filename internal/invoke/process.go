@@ -169,17 +169,12 @@ var errNoReason = errors.New("no reason given")
 
 // Start starts cmd in its own process group with stdin, stdout and stderr
 // connected to pipes the Process owns, and begins writing opts.Stdin: it is
-// Spawn followed by Feed of opts.Stdin and opts.Deadline.
+// SpawnFed with opts.Stdin and opts.Deadline.
 //
 // On Linux the handler also gets SIGKILL if the bootstrap dies. A start
 // failure returns no Process and leaves no fd or goroutine behind.
 func Start(cmd Command, opts Options) (*Process, error) {
-	p, err := Spawn(cmd, opts)
-	if err != nil {
-		return nil, err
-	}
-	_ = p.Feed(Input{Stdin: opts.Stdin, Deadline: opts.Deadline}) // cannot fail on a fresh Process
-	return p, nil
+	return SpawnFed(cmd, opts, Input{Stdin: opts.Stdin, Deadline: opts.Deadline})
 }
 
 // Spawn starts cmd as Start does but gives it no input yet: the handler runs
@@ -189,6 +184,21 @@ func Start(cmd Command, opts Options) (*Process, error) {
 // runs before Feed; Stop and Wait work before Feed too (Wait closes stdin, so
 // the handler reads EOF).
 func Spawn(cmd Command, opts Options) (*Process, error) {
+	return startProcess(cmd, opts, nil)
+}
+
+// SpawnFed is Spawn followed by Feed(in), except that what of the input
+// fits the pipes (64 KiB each, the usual event) is written before the
+// handler exists: it finds its input at its first read instead of blocking
+// until the bootstrap, back from the fork, writes it, and no write of ours
+// races its start-up for the CPU. A larger input is written as Feed writes
+// it. The Process counts as fed; Feed then returns ErrFed.
+func SpawnFed(cmd Command, opts Options, in Input) (*Process, error) {
+	return startProcess(cmd, opts, &in)
+}
+
+// startProcess is Spawn, and with in not nil SpawnFed.
+func startProcess(cmd Command, opts Options, in *Input) (*Process, error) {
 	if cmd.Path == "" {
 		return nil, errors.New("start handler: empty executable path")
 	}
@@ -196,13 +206,15 @@ func Spawn(cmd Command, opts Options) (*Process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start handler %s: %w", cmd.Path, err)
 	}
-	// fds are every pipe end still to be closed on failure; the child's
-	// ends are closed in any case once it has them.
+	// fds are every pipe end still to be closed on failure (-1 once
+	// closed); the child's ends are closed in any case once it has them.
 	var fds [8]int
 	n := 0
 	closeAll := func() {
 		for _, fd := range fds[:n] {
-			_ = syscall.Close(fd)
+			if fd >= 0 {
+				_ = syscall.Close(fd)
+			}
 		}
 	}
 	pipes := 3
@@ -218,6 +230,17 @@ func Spawn(cmd Command, opts Options) (*Process, error) {
 	}
 	// fds[0:2] stdin, [2:4] stdout, [4:6] stderr, [6:8] extra, each {read, write}.
 	child := [4]uintptr{uintptr(fds[0]), uintptr(fds[3]), uintptr(fds[5]), uintptr(fds[6])}
+	// Non-blocking parent ends are registered with the runtime's poller
+	// by os.NewFile below, so reads and writes park goroutines, not
+	// threads; before the fork, so that prefill cannot block.
+	parentEnds := [...]int{1, 2, 4, 7}
+	for _, i := range parentEnds[:pipes] {
+		setNonblock(fds[i])
+	}
+	var rest Input
+	if in != nil {
+		rest = prefill(&fds, pipes, *in)
+	}
 	parent := [4]int{fds[1], fds[2], fds[4], fds[7]}
 
 	args := make([]string, 0, 1+len(cmd.Args))
@@ -253,11 +276,6 @@ func Spawn(cmd Command, opts Options) (*Process, error) {
 		stderrDone: make(chan struct{}),
 		exited:     make(chan struct{}),
 	}
-	// Non-blocking parent ends are registered with the runtime's poller
-	// by os.NewFile, so reads and writes park goroutines, not threads.
-	for _, fd := range parent[:pipes] {
-		setNonblock(fd)
-	}
 	if pidfd >= 0 {
 		// Waiting for the exit then parks a goroutine on the poller
 		// instead of holding a thread in waitid, which would make the
@@ -265,10 +283,13 @@ func Spawn(cmd Command, opts Options) (*Process, error) {
 		setNonblock(pidfd)
 		p.pidfd = os.NewFile(uintptr(pidfd), "pidfd")
 	}
-	p.stdin = os.NewFile(uintptr(parent[0]), "|0")
+	// A write end prefill closed is -1: its pipe is complete.
+	if parent[0] >= 0 {
+		p.stdin = os.NewFile(uintptr(parent[0]), "|0")
+	}
 	p.stdout.f = os.NewFile(uintptr(parent[1]), "|1")
 	p.stderr.f = os.NewFile(uintptr(parent[2]), "|2")
-	if opts.ExtraPipe {
+	if opts.ExtraPipe && parent[3] >= 0 {
 		p.extra = os.NewFile(uintptr(parent[3]), "|3")
 	}
 	growPipe(p.stdout.f, stdoutPipeSize)
@@ -284,9 +305,41 @@ func Spawn(cmd Command, opts Options) (*Process, error) {
 	case p.tailMax < 0:
 		p.tailMax = 0
 	}
+	if in != nil {
+		// Fed at the fork: the handler had its input from its first
+		// instruction. No goroutine runs yet, so no lock is needed.
+		p.fed = started
+		p.arm(in.Deadline)
+		p.feed(rest.Extra, rest.Stdin)
+	}
 	go p.wait()
 	go p.readStderr()
 	return p, nil
+}
+
+// prefill writes what of in fits the pipes to their parent ends in fds
+// (non-blocking, the child not yet started) and returns the rest for feed.
+// A pipe whose input is all in is closed and its fd set to -1. Extra comes
+// whole before stdin's first byte, as Feed promises, so stdin is written
+// only once extra is all in.
+func prefill(fds *[8]int, pipes int, in Input) Input {
+	if pipes < 4 {
+		in.Extra = nil // Feed ignores it without the extra pipe
+	} else {
+		in.Extra = in.Extra[writeRaw(fds[7], in.Extra):]
+		if len(in.Extra) > 0 {
+			return in
+		}
+		closeRaw(fds[7])
+		fds[7] = -1
+	}
+	in.Stdin = in.Stdin[writeRaw(fds[1], in.Stdin):]
+	if len(in.Stdin) == 0 {
+		in.Stdin = nil
+		closeRaw(fds[1])
+		fds[1] = -1
+	}
+	return in
 }
 
 // pipeNames name the pipes in Spawn's errors, in the order they are made.

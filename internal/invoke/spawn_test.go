@@ -41,17 +41,53 @@ func TestSpawnFeed(t *testing.T) {
 		{"no extra pipe", `cat <&3 2>/dev/null || echo no fd 3; cat`, []byte("ctx"), []byte("event"), "no fd 3\nevent", true},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p := spawn(t, script(t, tt.body), Options{ExtraPipe: !tt.noExtraPipe})
-			if err := p.Feed(Input{Extra: tt.extra, Stdin: tt.in}); err != nil {
-				t.Fatal(err)
+		// Each case both ways: Spawn then Feed, and SpawnFed, which
+		// writes what fits before the fork and the rest as Feed does.
+		for _, fedAtSpawn := range []bool{false, true} {
+			name := tt.name
+			if fedAtSpawn {
+				name += "/SpawnFed"
 			}
-			out, err := io.ReadAll(p.Stdout())
-			r := p.Wait()
-			if err != nil || string(out) != tt.want || !r.Success() {
-				t.Fatalf("stdout %q (%v), result %+v; want %q", out, err, r, tt.want)
-			}
-		})
+			t.Run(name, func(t *testing.T) {
+				opts := Options{ExtraPipe: !tt.noExtraPipe, Env: testEnv()}
+				in := Input{Extra: tt.extra, Stdin: tt.in}
+				var p *Process
+				if fedAtSpawn {
+					var err error
+					if p, err = SpawnFed(script(t, tt.body), opts, in); err != nil {
+						t.Fatal(err)
+					}
+				} else {
+					p = spawn(t, script(t, tt.body), opts)
+					if err := p.Feed(in); err != nil {
+						t.Fatal(err)
+					}
+				}
+				out, err := io.ReadAll(p.Stdout())
+				r := p.Wait()
+				if err != nil || string(out) != tt.want || !r.Success() {
+					t.Fatalf("stdout %q (%v), result %+v; want %q", out, err, r, tt.want)
+				}
+			})
+		}
+	}
+}
+
+func TestSpawnFedIsFed(t *testing.T) {
+	// The input is there before the handler runs, the deadline is armed,
+	// and a later Feed is refused without reaching the handler.
+	p, err := SpawnFed(script(t, "cat; sleep 5"), Options{Env: testEnv()},
+		Input{Stdin: []byte("a"), Deadline: time.Now().Add(300 * time.Millisecond)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Feed(Input{Stdin: []byte("b")}); !errors.Is(err, ErrFed) {
+		t.Fatalf("Feed after SpawnFed: %v, want ErrFed", err)
+	}
+	out, _ := io.ReadAll(p.Stdout())
+	r := p.Wait()
+	if string(out) != "a" || !r.TimedOut {
+		t.Fatalf("stdout %q, result %+v; want %q and a timeout", out, r, "a")
 	}
 }
 
@@ -208,14 +244,27 @@ func TestSpawnNoFDLeaks(t *testing.T) {
 	run(t, "cat", Options{Stdin: []byte("x")})
 	before := countFDs(t)
 	for i := range 20 {
-		p := spawn(t, script(t, `cat <&3; cat`), Options{ExtraPipe: true})
-		switch i % 3 {
+		var p *Process
+		switch i % 5 {
+		case 3, 4: // fed before the fork, all of it or not
+			extra := []byte("c")
+			if i%5 == 4 {
+				extra = bytes.Repeat(extra, 100<<10)
+			}
+			var err error
+			if p, err = SpawnFed(script(t, `cat <&3; cat`), Options{ExtraPipe: true, Env: testEnv()}, Input{Extra: extra, Stdin: []byte("e")}); err != nil {
+				t.Fatal(err)
+			}
+		default:
+			p = spawn(t, script(t, `cat <&3; cat`), Options{ExtraPipe: true})
+		}
+		switch i % 5 {
 		case 0:
 			_ = p.Feed(Input{Extra: []byte("c"), Stdin: []byte("e")})
 		case 1:
 			_ = p.Feed(Input{Extra: bytes.Repeat([]byte("c"), 100<<10), Stdin: []byte("e")})
 		}
-		if i%3 != 2 { // a spare never fed is ended by Wait alone
+		if i%5 != 2 { // a spare never fed is ended by Wait alone
 			_, _ = io.Copy(io.Discard, p.Stdout())
 		}
 		p.Wait()

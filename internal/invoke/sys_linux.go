@@ -165,3 +165,20 @@ func maxRSSBytes(ru *syscall.Rusage) int64 { return ru.Maxrss * 1024 }
 
 // pipeCloexec makes a pipe whose ends are closed on exec, in one call.
 func pipeCloexec(fds []int) error { return syscall.Pipe2(fds, syscall.O_CLOEXEC) }
+
+// writeRaw writes what of b a non-blocking pipe takes at once and returns
+// how much that was (0 when it is full), in raw calls (see closeRaw).
+func writeRaw(fd int, b []byte) int {
+	n := 0
+	for n < len(b) {
+		r, _, e := syscall.RawSyscall(syscall.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&b[n])), uintptr(len(b)-n))
+		switch {
+		case e == syscall.EINTR:
+			continue
+		case e != 0:
+			return n
+		}
+		n += int(r)
+	}
+	return n
+}

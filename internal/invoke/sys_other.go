@@ -55,3 +55,20 @@ func pipeCloexec(fds []int) error {
 	syscall.CloseOnExec(fds[1])
 	return nil
 }
+
+// writeRaw writes what of b a non-blocking pipe takes at once and returns
+// how much that was (0 when it is full).
+func writeRaw(fd int, b []byte) int {
+	n := 0
+	for n < len(b) {
+		m, err := syscall.Write(fd, b[n:])
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil || m <= 0 {
+			return n
+		}
+		n += m
+	}
+	return n
+}

@@ -233,16 +233,18 @@ func (l *Loop) Invoke(ctx context.Context, inv *runtimeapi.Invocation) error {
 		l.stopHandler(h)
 		h = nil
 	}
+	in := invoke.Input{Extra: contextDoc(inv), Stdin: plan.Stdin, Deadline: deadline}
 	if h == nil {
-		h, err = l.spawn(l.env(inv, plan.Env))
+		h, err = l.spawn(l.env(inv, plan.Env), &in, inv.RequestID)
 		if err != nil {
 			return l.postError(post, log, inv, runtimeapi.FunctionError{Type: runtimeapi.TypeHandlerStartFailed, Message: err.Error()})
 		}
+	} else {
+		h.requestID.Store(&inv.RequestID)
+		// A spare never fed cannot refuse its input.
+		_ = h.proc.Feed(in)
 	}
-	h.requestID.Store(&inv.RequestID)
 	proc := h.proc
-	// A Process just spawned and never fed cannot refuse its input.
-	_ = proc.Feed(invoke.Input{Extra: contextDoc(inv), Stdin: plan.Stdin, Deadline: deadline})
 	var pending *runtimeapi.PendingConn
 	pd, predial := l.cfg.API.(predialer)
 	if predial {

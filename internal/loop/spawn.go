@@ -18,9 +18,14 @@ type handlerProc struct {
 	requestID atomic.Pointer[string]
 }
 
-// spawn starts a handler with env that waits for its input (Feed).
-func (l *Loop) spawn(env []string) (*handlerProc, error) {
+// spawn starts a handler with env. With in nil it waits for its input
+// (Feed), a spare; otherwise it is started fed with in (invoke.SpawnFed) for
+// the invocation requestID, whose id its stderr lines carry from the start.
+func (l *Loop) spawn(env []string, in *invoke.Input, requestID string) (*handlerProc, error) {
 	h := &handlerProc{}
+	if in != nil {
+		h.requestID.Store(&requestID)
+	}
 	var onLine func([]byte)
 	if hl := l.cfg.HandlerLog; hl != nil {
 		onLine = func(line []byte) {
@@ -31,12 +36,19 @@ func (l *Loop) spawn(env []string) (*handlerProc, error) {
 			hl(id, line)
 		}
 	}
-	proc, err := invoke.Spawn(l.cfg.Command, invoke.Options{
+	opts := invoke.Options{
 		Env:       env,
 		KillGrace: l.cfg.KillGrace,
 		Stderr:    onLine,
 		ExtraPipe: true,
-	})
+	}
+	var proc *invoke.Process
+	var err error
+	if in != nil {
+		proc, err = invoke.SpawnFed(l.cfg.Command, opts, *in)
+	} else {
+		proc, err = invoke.Spawn(l.cfg.Command, opts)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +60,7 @@ func (l *Loop) spawn(env []string) (*handlerProc, error) {
 // cannot be started; the invocation then tries again and reports the
 // failure with its request id.
 func (l *Loop) spawnSpare() *handlerProc {
-	h, err := l.spawn(l.spareEnv)
+	h, err := l.spawn(l.spareEnv, nil, "")
 	if err != nil {
 		l.log.Warn("starting the next handler ahead of its event failed", zap.Error(err))
 		return nil
