@@ -8,12 +8,14 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"time"
 
 	"github.com/streamstrap/streamstrap/internal/chunked"
 	"github.com/streamstrap/streamstrap/internal/keepalive"
+	"github.com/streamstrap/streamstrap/internal/rawio"
 )
 
 // Invocation is one event handed out by /next, with its context.
@@ -192,13 +194,24 @@ func (c *Client) SetSplice(m chunked.SpliceMode) { c.splice = m }
 func NewClient(addr, userAgent string, maxConns int) *Client {
 	// No keep-alive probes: the environment is frozen between invocations.
 	dialer := &net.Dialer{KeepAlive: -1}
+	dial := dialer.DialContext
+	if ap, err := netip.ParseAddrPort(addr); err == nil {
+		// A numeric address, as Lambda's always is: every response opens
+		// a connection, and rawio's dial makes half the system calls.
+		dial = func(ctx context.Context, network, a string) (net.Conn, error) {
+			if network == "tcp" && a == addr {
+				return rawio.DialTCP(ctx, ap)
+			}
+			return dialer.DialContext(ctx, network, a)
+		}
+	}
 	return &Client{
 		addr: addr,
 		// No timeout: /next is a long poll that may wait for minutes.
 		// The wire client never follows a redirect: the Runtime API is the
 		// only peer, and a 3xx comes back as the answer (a protocol error).
-		wire: newWire(addr, dialer.DialContext, max(maxConns, 1)+1),
-		dial: dialer.DialContext,
+		wire: newWire(addr, dial, max(maxConns, 1)+1),
+		dial: dial,
 		ua:   userAgent,
 		next: keepalive.Request{Method: http.MethodGet, Path: PathNext, Header: []string{"User-Agent", userAgent}},
 	}
