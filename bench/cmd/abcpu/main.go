@@ -28,11 +28,26 @@ import (
 	"github.com/streamstrap/streamstrap/internal/runtimeapitest"
 )
 
+// extraEnv and printStderr are main's flags -env and -stderr.
+var (
+	extraEnv    []string
+	printStderr bool
+)
+
 func main() {
 	n := flag.Int("n", 2000, "trivial invocations per binary and round")
 	rounds := flag.Int("rounds", 5, "rounds; the binaries alternate within each")
 	handler := flag.String("handler", "true", "the handler each invocation runs")
+	flag.Func("env", "`NAME=VALUE` added to each bootstrap's environment (repeatable), e.g. GODEBUG=gctrace=1", func(kv string) error {
+		if !strings.Contains(kv, "=") {
+			return fmt.Errorf("%q is not NAME=VALUE", kv)
+		}
+		extraEnv = append(extraEnv, kv)
+		return nil
+	})
+	stderr := flag.Bool("stderr", false, "print each bootstrap's stderr after its batch")
 	flag.Parse()
+	printStderr = *stderr
 	bins := flag.Args()
 	if len(bins) == 0 {
 		fmt.Fprintln(os.Stderr, "usage: abcpu [-n N] [-rounds R] BOOTSTRAP...")
@@ -73,7 +88,10 @@ func measure(bin, handler string, n int) (d time.Duration, err error) {
 		sc.close()
 	}()
 	srv := runtimeapitest.New(sc, runtimeapitest.Options{})
-	p := bootstraptest.Start(sc, bin, bootstraptest.Options{RuntimeAPI: srv.Addr(), Args: handlerArgs(bin, handler)})
+	p := bootstraptest.Start(sc, bin, bootstraptest.Options{RuntimeAPI: srv.Addr(), Args: handlerArgs(bin, handler), Env: extraEnv})
+	if printStderr {
+		defer func() { fmt.Printf("--- stderr of %s\n%s", bin, p.Stderr()) }()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	next := 1
