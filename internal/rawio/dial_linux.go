@@ -14,12 +14,8 @@ import (
 )
 
 // DialTCP connects to addr, a numeric address, as a net.Dialer with
-// KeepAlive -1 does, in fewer system calls: a raw socket(2), setsockopt(2)
-// (TCP_NODELAY, as net sets it) and connect(2), the descriptor then
-// registered with the runtime's poller; a connect still in progress is
-// finished by calling connect(2) again once the socket turns writable, which
-// answers 0, EALREADY or the connection's error, so no SO_ERROR,
-// getpeername or getsockname is needed. ctx bounds the wait and cancels it.
+// KeepAlive -1 does, in fewer system calls: StartTCP, then Finish. ctx
+// bounds the wait and cancels it.
 //
 // The connection is a net.Conn whose descriptor rawio, MSG_PEEK and splice
 // reach through syscall.Conn. Its errors are shaped as net's: a failed dial
@@ -29,39 +25,88 @@ func DialTCP(ctx context.Context, addr netip.AddrPort) (net.Conn, error) {
 	if addr.Addr().Zone() != "" {
 		return (&net.Dialer{KeepAlive: -1}).DialContext(ctx, "tcp", addr.String())
 	}
-	raddr := net.TCPAddrFromAddrPort(addr)
-	fail := func(err error) (net.Conn, error) {
-		return nil, &net.OpError{Op: "dial", Net: "tcp", Addr: raddr, Err: err}
-	}
 	if err := ctx.Err(); err != nil {
-		return fail(ctxError(err))
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Addr: net.TCPAddrFromAddrPort(addr), Err: ctxError(err)}
 	}
-	sa, salen, family := sockaddr(addr)
+	p, err := StartTCP(addr)
+	if err != nil {
+		return nil, err
+	}
+	return p.Finish(ctx)
+}
+
+// PendingTCP is a connect that StartTCP began and Finish ends: the
+// handshake runs meanwhile, so that a connection dialled ahead of its use
+// costs no wait (and no sleep and wake of the thread) until it is needed.
+type PendingTCP struct {
+	c      *tcpConn
+	sa     [syscall.SizeofSockaddrInet6]byte
+	salen  uintptr
+	done   bool // connect(2) said 0: connected
+	closed bool // Finish or Close gave the descriptor up
+}
+
+// StartTCP begins a connect to addr, a numeric address without an IPv6
+// zone, and returns without waiting for it: a raw socket(2), setsockopt(2)
+// (TCP_NODELAY, as net sets it) and a non-blocking connect(2), the
+// descriptor then registered with the runtime's poller. Its error is a
+// refusal known at once (*net.OpError, as DialTCP's).
+func StartTCP(addr netip.AddrPort) (*PendingTCP, error) {
+	raddr := net.TCPAddrFromAddrPort(addr)
+	if addr.Addr().Zone() != "" {
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Addr: raddr, Err: errors.New("rawio: an IPv6 zone needs net's dial")}
+	}
+	p := &PendingTCP{}
+	var family int
+	p.sa, p.salen, family = sockaddr(addr)
 	r, _, e := syscall.RawSyscall(syscall.SYS_SOCKET, uintptr(family),
 		syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, syscall.IPPROTO_TCP)
 	if e != 0 {
-		return fail(os.NewSyscallError("socket", e))
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Addr: raddr, Err: os.NewSyscallError("socket", e)}
 	}
 	fd := int(r)
 	one := int32(1)
 	_, _, _ = syscall.RawSyscall6(syscall.SYS_SETSOCKOPT, uintptr(fd), syscall.IPPROTO_TCP, syscall.TCP_NODELAY,
 		uintptr(unsafe.Pointer(&one)), unsafe.Sizeof(one), 0)
-	e = connect(fd, &sa, salen)
-	switch e {
-	case 0, syscall.EINPROGRESS, syscall.EALREADY:
+	switch e = connect(fd, &p.sa, p.salen); e {
+	case 0:
+		p.done = true
+	case syscall.EINPROGRESS, syscall.EALREADY:
 	default:
 		_, _, _ = syscall.RawSyscall(syscall.SYS_CLOSE, uintptr(fd), 0, 0)
-		return fail(os.NewSyscallError("connect", e))
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Addr: raddr, Err: os.NewSyscallError("connect", e)}
 	}
 	// A non-blocking descriptor: os.NewFile registers it with the poller.
-	c := &tcpConn{f: os.NewFile(uintptr(fd), "tcp"), raddr: raddr}
-	if e != 0 {
-		if err := c.finishConnect(ctx, &sa, salen); err != nil {
-			_ = c.f.Close()
-			return fail(err)
-		}
+	p.c = &tcpConn{f: os.NewFile(uintptr(fd), "tcp"), raddr: raddr}
+	return p, nil
+}
+
+// Finish waits, within ctx, for the connect to end and returns the
+// connection; on failure the descriptor is closed. Once the socket is
+// writable, connect(2) again returns 0 (connected), EISCONN (connected and
+// already reported) or the error that ended the attempt, so no SO_ERROR,
+// getpeername or getsockname is needed. Call it once, or Close instead.
+func (p *PendingTCP) Finish(ctx context.Context) (net.Conn, error) {
+	if p.closed {
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Addr: p.c.raddr, Err: net.ErrClosed}
 	}
-	return c, nil
+	p.closed = true
+	if p.done {
+		return p.c, nil
+	}
+	if err := p.c.finishConnect(ctx, &p.sa, p.salen); err != nil {
+		_ = p.c.f.Close()
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Addr: p.c.raddr, Err: err}
+	}
+	return p.c, nil
+}
+
+// Close gives up a connect that Finish did not take.
+func (p *PendingTCP) Close() {
+	if !p.closed {
+		p.closed = true
+		_ = p.c.f.Close()
+	}
 }
 
 // connect calls connect(2) raw, again on EINTR.
@@ -74,20 +119,16 @@ func connect(fd int, sa *[syscall.SizeofSockaddrInet6]byte, salen uintptr) sysca
 	}
 }
 
-// finishConnect waits for a connect in progress to end. Once the socket
-// is writable, connect(2) again returns 0 (connected), EISCONN (connected
-// and already reported) or the error that ended the attempt.
+// finishConnect waits for a connect in progress to end (see Finish). It
+// asks once before arming anything: dialled ahead, the handshake is
+// normally over.
 func (c *tcpConn) finishConnect(ctx context.Context, sa *[syscall.SizeofSockaddrInet6]byte, salen uintptr) error {
 	rc, err := c.f.SyscallConn()
 	if err != nil {
 		return err
 	}
-	if d, ok := ctx.Deadline(); ok {
-		_ = c.f.SetWriteDeadline(d)
-	}
-	stop := context.AfterFunc(ctx, func() { _ = c.f.SetWriteDeadline(time.Unix(1, 0)) })
 	var result syscall.Errno
-	err = rc.Write(func(fd uintptr) bool {
+	step := func(fd uintptr) bool {
 		switch e := connect(int(fd), sa, salen); e {
 		case syscall.EALREADY, syscall.EINPROGRESS:
 			return false // still in progress: wait for writability
@@ -97,19 +138,33 @@ func (c *tcpConn) finishConnect(ctx context.Context, sa *[syscall.SizeofSockaddr
 			result = e
 		}
 		return true
-	})
-	if !stop() || errors.Is(err, os.ErrDeadlineExceeded) {
-		if cerr := ctx.Err(); cerr != nil {
-			return ctxError(cerr)
-		}
 	}
-	if err != nil {
+	over := false
+	if err := rc.Control(func(fd uintptr) { over = step(fd) }); err != nil {
 		return err
+	}
+	if !over {
+		if d, ok := ctx.Deadline(); ok {
+			_ = c.f.SetWriteDeadline(d)
+		}
+		stop := context.AfterFunc(ctx, func() { _ = c.f.SetWriteDeadline(time.Unix(1, 0)) })
+		err = rc.Write(step)
+		if !stop() || errors.Is(err, os.ErrDeadlineExceeded) {
+			if cerr := ctx.Err(); cerr != nil {
+				return ctxError(cerr)
+			}
+		}
+		if err != nil {
+			return err
+		}
+		if err := c.f.SetWriteDeadline(time.Time{}); err != nil {
+			return err
+		}
 	}
 	if result != 0 {
 		return os.NewSyscallError("connect", result)
 	}
-	return c.f.SetWriteDeadline(time.Time{})
+	return nil
 }
 
 // ctxError is what a dial ended by its context fails with, as net's: a

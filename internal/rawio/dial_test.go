@@ -1,3 +1,5 @@
+//go:build linux
+
 package rawio
 
 import (
@@ -8,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -135,7 +138,7 @@ func TestDialTCPFailures(t *testing.T) {
 		}, "i/o timeout"},
 		{"canceled", canceled, func(err error) bool { return errors.Is(err, context.Canceled) }, "canceled"},
 	}
-	before := countFDs(t)
+	before := countSockets(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c, err := DialTCP(tt.ctx, free)
@@ -149,8 +152,8 @@ func TestDialTCPFailures(t *testing.T) {
 			}
 		})
 	}
-	if after := countFDs(t); after != before {
-		t.Errorf("descriptors: %d before, %d after failed dials", before, after)
+	if after := countSockets(t); after != before {
+		t.Errorf("sockets: %d before, %d after failed dials", before, after)
 	}
 }
 
@@ -191,7 +194,7 @@ func TestDialTCPWaitIsBounded(t *testing.T) {
 	if !full {
 		t.Skip("the accept queue never filled")
 	}
-	before := countFDs(t)
+	before := countSockets(t)
 	t.Run("deadline", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		defer cancel()
@@ -209,17 +212,96 @@ func TestDialTCPWaitIsBounded(t *testing.T) {
 			t.Fatalf("dial into a full queue, cancelled: %v, want context.Canceled", err)
 		}
 	})
-	if after := countFDs(t); after != before {
-		t.Errorf("descriptors: %d before, %d after the bounded dials", before, after)
+	if after := countSockets(t); after != before {
+		t.Errorf("sockets: %d before, %d after the bounded dials", before, after)
 	}
 }
 
-// countFDs returns how many descriptors this process has open.
-func countFDs(t *testing.T) int {
+func TestStartTCP(t *testing.T) {
+	ln := listen(t, "tcp4", "127.0.0.1:0")
+	ap := netip.MustParseAddrPort(ln.Addr().String())
+	var served sync.WaitGroup
+	served.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			served.Go(func() { _, _ = io.Copy(c, c); c.Close() })
+		}
+	})
+	before := countSockets(t) - 1 // the listener, closed before the count after
+
+	// Finished later: the handshake ran meanwhile, and the connection
+	// works; a second Finish is refused.
+	p, err := StartTCP(ap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond)
+	c, err := p.Finish(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Finish(context.Background()); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("second Finish: %v, want net.ErrClosed", err)
+	}
+	if _, err := c.Write([]byte("echo")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "echo" {
+		t.Fatalf("echo: %q, %v", buf, err)
+	}
+	c.Close()
+
+	// Finished at once, given up unfinished, or closed after Finish
+	// failed: no descriptor is left behind.
+	for i := range 20 {
+		p, err := StartTCP(ap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%2 == 0 {
+			p.Close()
+			p.Close() // twice is harmless
+			continue
+		}
+		c, err := p.Finish(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+	}
+	ln.Close()
+	served.Wait()         // the peer's ends, closed at EOF
+	p, err = StartTCP(ap) // refused: at once, or at Finish
+	if err == nil {
+		if _, err = p.Finish(context.Background()); err == nil {
+			t.Fatal("a connect to a closed port succeeded")
+		}
+	}
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("connect to a closed port: %v, want ECONNREFUSED", err)
+	}
+	if after := countSockets(t); after != before {
+		t.Errorf("sockets: %d before, %d after", before, after)
+	}
+}
+
+// countSockets returns how many sockets this process has open: only sockets,
+// since the runtime opens files of its own (cgroup limits) at any time.
+func countSockets(t *testing.T) int {
 	t.Helper()
 	entries, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
 		t.Skip("no /proc/self/fd")
 	}
-	return len(entries)
+	n := 0
+	for _, e := range entries {
+		if l, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && strings.HasPrefix(l, "socket:") {
+			n++
+		}
+	}
+	return n
 }

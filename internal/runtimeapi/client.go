@@ -155,10 +155,13 @@ const BufferSize = chunked.CopyBufferSize
 // Client speaks the Lambda Runtime API over HTTP/1.1.
 type Client struct {
 	addr string
-	wire *keepalive.Client
-	dial chunked.Dialer
-	ua   string
-	next keepalive.Request // GET /next, the same every time
+	// rawAddr is addr when it is numeric (Lambda's always is): the
+	// response connections are then dialled by rawio; else invalid.
+	rawAddr netip.AddrPort
+	wire    *keepalive.Client
+	dial    chunked.Dialer
+	ua      string
+	next    keepalive.Request // GET /next, the same every time
 	// peerTimeout bounds each wait the Runtime API controls, except the
 	// long poll of /next; zero means DefaultPeerTimeout.
 	peerTimeout time.Duration
@@ -195,7 +198,9 @@ func NewClient(addr, userAgent string, maxConns int) *Client {
 	// No keep-alive probes: the environment is frozen between invocations.
 	dialer := &net.Dialer{KeepAlive: -1}
 	dial := dialer.DialContext
-	if ap, err := netip.ParseAddrPort(addr); err == nil {
+	var rawAddr netip.AddrPort
+	if ap, err := netip.ParseAddrPort(addr); err == nil && ap.Addr().Zone() == "" {
+		rawAddr = ap
 		// A numeric address, as Lambda's always is: every response opens
 		// a connection, and rawio's dial makes half the system calls.
 		dial = func(ctx context.Context, network, a string) (net.Conn, error) {
@@ -206,7 +211,8 @@ func NewClient(addr, userAgent string, maxConns int) *Client {
 		}
 	}
 	return &Client{
-		addr: addr,
+		addr:    addr,
+		rawAddr: rawAddr,
 		// No timeout: /next is a long poll that may wait for minutes.
 		// The wire client never follows a redirect: the Runtime API is the
 		// only peer, and a 3xx comes back as the answer (a protocol error).
@@ -356,7 +362,7 @@ func (c *Client) OpenResponseOn(ctx context.Context, pc *PendingConn, requestID,
 		return c.OpenResponse(ctx, requestID, contentType)
 	}
 	return c.openResponse(ctx, func(ctx context.Context, network, addr string) (net.Conn, error) {
-		if conn := pc.take(); conn != nil {
+		if conn := pc.take(ctx); conn != nil {
 			return conn, nil
 		}
 		return c.dial(ctx, network, addr)

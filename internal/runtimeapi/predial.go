@@ -22,18 +22,29 @@ const (
 // starts, so that the response does not wait for a connect at its first byte.
 // It is used at most once, by OpenResponseOn; Close releases it if it was not.
 type PendingConn struct {
-	conn  net.Conn  // nil if the dial failed
-	at    time.Time // when the dial ended
-	taken bool      // handed to a response; Close leaves it alone
+	conn    net.Conn          // nil if the dial failed, or while pending
+	pending *rawio.PendingTCP // a numeric address's connect, finished by take
+	at      time.Time         // when the dial began (pending) or ended
+	taken   bool              // handed to a response; Close leaves it alone
 }
 
 // Predial connects to the Runtime API, to be called once the handler has been
 // started: the connect then overlaps the handler's own start-up (an exec, an
-// interpreter's imports), which is far longer than a loopback connect. It
-// dials in the caller's goroutine: a goroutine, a channel and a wake-up per
-// invocation cost more CPU than the connect itself. A failed dial is not an
-// error here; the response then dials anew.
+// interpreter's imports), which is far longer than a loopback connect. A
+// numeric address (Lambda's) gets a non-blocking connect that take finishes,
+// so nothing waits for the handshake: no park, no sleep and wake of the
+// thread. Any other address is dialled in the caller's goroutine: a
+// goroutine, a channel and a wake-up per invocation cost more CPU than the
+// connect itself. A failed dial is not an error here; the response then
+// dials anew.
 func (c *Client) Predial(ctx context.Context) *PendingConn {
+	if c.rawAddr.IsValid() {
+		pc := &PendingConn{at: time.Now()}
+		if p, err := rawio.StartTCP(c.rawAddr); err == nil {
+			pc.pending = p
+		}
+		return pc
+	}
 	dctx, cancel := context.WithTimeout(ctx, predialTimeout)
 	defer cancel()
 	conn, err := c.dial(dctx, "tcp", c.addr)
@@ -48,12 +59,29 @@ func (c *Client) Predial(ctx context.Context) *PendingConn {
 // without error, not idle past predialMaxIdle, and neither closed by the peer
 // nor holding unexpected bytes. Otherwise it closes it and returns nil, and
 // the caller dials anew; so a stale connection costs a connect, never the
-// response.
-func (pc *PendingConn) take() net.Conn {
-	if pc.conn == nil || pc.taken {
+// response. A pending connect is finished first, within ctx and
+// predialTimeout.
+func (pc *PendingConn) take(ctx context.Context) net.Conn {
+	if pc.taken {
 		return nil
 	}
 	pc.taken = true
+	if pc.pending != nil {
+		if time.Since(pc.at) > predialMaxIdle {
+			pc.pending.Close()
+			return nil
+		}
+		fctx, cancel := context.WithTimeout(ctx, predialTimeout)
+		conn, err := pc.pending.Finish(fctx)
+		cancel()
+		if err != nil {
+			return nil
+		}
+		pc.conn = conn
+	}
+	if pc.conn == nil {
+		return nil
+	}
 	if time.Since(pc.at) > predialMaxIdle || !quiet(pc.conn) {
 		_ = pc.conn.Close()
 		return nil
@@ -63,11 +91,14 @@ func (pc *PendingConn) take() net.Conn {
 
 // Close closes the connection unless a response took it.
 func (pc *PendingConn) Close() {
-	if pc == nil {
+	if pc == nil || pc.taken {
 		return
 	}
-	if pc.conn != nil && !pc.taken {
-		pc.taken = true
+	pc.taken = true
+	if pc.pending != nil {
+		pc.pending.Close()
+	}
+	if pc.conn != nil {
 		_ = pc.conn.Close()
 	}
 }
