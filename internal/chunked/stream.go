@@ -179,33 +179,60 @@ func buildHead(req Request) ([]byte, error) {
 	if req.Addr == "" || !strings.HasPrefix(req.Path, "/") {
 		return nil, fmt.Errorf("chunked: request needs an address and an absolute path (got %q %q)", req.Addr, req.Path)
 	}
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: %s\r\n", method, req.Path, req.Addr)
+	// Appends, not fmt: the head is built once per response, on the way
+	// to its first byte.
+	n := len(method) + len(req.Path) + len(req.Addr) + 96
 	for name, values := range req.Header {
-		switch http.CanonicalHeaderKey(name) {
-		case "Host", "Transfer-Encoding", "Content-Length", "Trailer", "Connection", "Expect":
+		for _, v := range values {
+			n += len(name) + len(v) + 4
+		}
+	}
+	for _, name := range req.Trailer {
+		n += len(name) + 2
+	}
+	b := make([]byte, 0, n)
+	b = append(append(append(append(b, method...), ' '), req.Path...), " HTTP/1.1\r\nHost: "...)
+	b = append(append(b, req.Addr...), "\r\n"...)
+	for name, values := range req.Header {
+		if managedHeader(name) {
 			return nil, fmt.Errorf("chunked: header %q is managed by the stream", name)
 		}
 		for _, v := range values {
 			if !httpsyntax.IsToken(name) || !validValue(v) {
 				return nil, fmt.Errorf("chunked: invalid header %q: %q", name, v)
 			}
-			fmt.Fprintf(&b, "%s: %s\r\n", name, v)
+			b = append(append(append(append(b, name...), ": "...), v...), "\r\n"...)
 		}
 	}
-	b.WriteString("Transfer-Encoding: chunked\r\n")
+	b = append(b, "Transfer-Encoding: chunked\r\n"...)
 	if len(req.Trailer) > 0 {
-		for _, name := range req.Trailer {
+		b = append(b, "Trailer: "...)
+		for i, name := range req.Trailer {
 			if !httpsyntax.IsToken(name) {
 				return nil, fmt.Errorf("chunked: invalid trailer name %q", name)
 			}
+			if i > 0 {
+				b = append(b, ", "...)
+			}
+			b = append(b, name...)
 		}
-		fmt.Fprintf(&b, "Trailer: %s\r\n", strings.Join(req.Trailer, ", "))
+		b = append(b, "\r\n"...)
 	}
 	// One streamed request per connection, as the Lambda custom-runtime
 	// documentation requires; telling the server lets it close first.
-	b.WriteString("Connection: close\r\n\r\n")
-	return b.Bytes(), nil
+	b = append(b, "Connection: close\r\n\r\n"...)
+	return b, nil
+}
+
+// managedHeader reports whether name, in any case, is a header the Stream
+// sets itself.
+func managedHeader(name string) bool {
+	for _, m := range [...]string{"Host", "Transfer-Encoding", "Content-Length", "Trailer", "Connection", "Expect"} {
+		if strings.EqualFold(name, m) {
+			return true
+		}
+	}
+	return false
 }
 
 // Write sends p as one chunk, immediately. An empty p sends nothing (a

@@ -294,6 +294,7 @@ func TestInvalidRequests(t *testing.T) {
 		{"no address", Request{Path: "/x"}},
 		{"relative path", Request{Addr: "127.0.0.1:1", Path: "x"}},
 		{"managed header", Request{Addr: "127.0.0.1:1", Path: "/x", Header: http.Header{"Content-Length": {"3"}}}},
+		{"managed header, any case", Request{Addr: "127.0.0.1:1", Path: "/x", Header: http.Header{"transfer-encoding": {"gzip"}}}},
 		{"CRLF in value", Request{Addr: "127.0.0.1:1", Path: "/x", Header: http.Header{"X-A": {"a\r\nb"}}}},
 		{"bad header name", Request{Addr: "127.0.0.1:1", Path: "/x", Header: http.Header{"X A": {"a"}}}},
 		{"bad trailer name", Request{Addr: "127.0.0.1:1", Path: "/x", Trailer: []string{"a:b"}}},

@@ -1,6 +1,7 @@
 package loop
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -138,4 +139,60 @@ func TestContextDoc(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestContextJSONIsEncodingJSONs(t *testing.T) {
+	// The hand-written encoder gives the bytes json.Marshal gives, for
+	// every kind of character a header or a local event can carry.
+	type contextJSON struct {
+		RequestID          string `json:"requestId"`
+		DeadlineMs         int64  `json:"deadlineMs"`
+		InvokedFunctionArn string `json:"invokedFunctionArn"`
+		TraceID            string `json:"traceId"`
+		ClientContext      string `json:"clientContext"`
+		CognitoIdentity    string `json:"cognitoIdentity"`
+		TenantID           string `json:"tenantId"`
+	}
+	for _, v := range []string{
+		"", "plain", `q"uote`, `back\slash`, "<tag>&amp;", "\x00\x01\x1f\x7f",
+		"\b\f\n\r\t", "é ü 日本 🙂", "\u2028\u2029", "bad\xffutf8\xc3", "\xed\xa0\x80", "end\\",
+	} {
+		inv := runtimeapi.Invocation{RequestID: v, DeadlineMs: -5, FunctionARN: v + "1", TraceID: v,
+			ClientContext: v, CognitoIdentity: v, TenantID: v}
+		want, err := json.Marshal(contextJSON{inv.RequestID, inv.DeadlineMs, inv.FunctionARN, inv.TraceID,
+			inv.ClientContext, inv.CognitoIdentity, inv.TenantID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc := string(contextDoc(&inv))
+		_, got, _ := strings.Cut(strings.TrimSuffix(doc, "\n"), "\n")
+		if got != string(want) {
+			t.Errorf("value %q:\n got %s\nwant %s", v, got, want)
+		}
+	}
+}
+
+func FuzzContextJSON(f *testing.F) {
+	for _, s := range []string{"r-1", `{"a":"it's"}`, "<&>", "\u2028", "bad\xff"} {
+		f.Add(s, int64(1700000000123))
+	}
+	f.Fuzz(func(t *testing.T, v string, deadline int64) {
+		inv := runtimeapi.Invocation{RequestID: v, DeadlineMs: deadline, ClientContext: v}
+		_, line, _ := strings.Cut(strings.TrimSuffix(string(contextDoc(&inv)), "\n"), "\n")
+		var back struct {
+			RequestID     string `json:"requestId"`
+			DeadlineMs    int64  `json:"deadlineMs"`
+			ClientContext string `json:"clientContext"`
+		}
+		if err := json.Unmarshal([]byte(line), &back); err != nil {
+			t.Fatalf("%q: not JSON: %v", line, err)
+		}
+		if back.DeadlineMs != deadline || back.ClientContext != back.RequestID {
+			t.Fatalf("%q does not round-trip %q, %d", line, v, deadline)
+		}
+		want, _ := json.Marshal(v)
+		if !strings.Contains(line, `"requestId":`+string(want)+`,`) {
+			t.Fatalf("%q: the request id is not encoded as encoding/json encodes %q", line, v)
+		}
+	})
 }
