@@ -45,6 +45,10 @@ func runRuntime(ctx context.Context, opts options, args []string) error {
 	// net/http logs some events with the standard logger ("Unsolicited
 	// response received on idle HTTP channel"): keep them in the format.
 	defer zap.RedirectStdLog(log)()
+	// Handler exits are seen through pidfds: SIGCHLD need not wake a thread.
+	if err := invoke.QuietChildExits(); err != nil {
+		log.Warn("SIGCHLD stays caught by the Go runtime", zap.Error(err))
+	}
 
 	splice, err := chunked.ParseSpliceMode(opts.splice)
 	if err != nil {

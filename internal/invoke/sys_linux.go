@@ -182,3 +182,29 @@ func writeRaw(fd int, b []byte) int {
 	}
 	return n
 }
+
+// QuietChildExits puts SIGCHLD back to its default disposition, under which
+// the kernel drops the signal when it is raised: a handler's exit then wakes
+// no thread of the bootstrap. The Go runtime installs a handler of its own
+// (for os/signal), so otherwise each exit interrupts a sleeping thread, runs
+// the handler and returns, two context switches per invocation for a signal
+// nothing reads: exits are seen through the pidfd, or a blocking waitid.
+// Unlike SIG_IGN the default keeps an exited child a zombie until it is
+// reaped, so no status is lost.
+//
+// Call it once, at start, in a process that does not use os/signal for
+// SIGCHLD (signal.Notify would install the runtime's handler again).
+func QuietChildExits() error {
+	// struct sigaction as rt_sigaction(2) takes it on amd64 and arm64;
+	// all zero is SIG_DFL with no flags and an empty mask.
+	var sa struct {
+		handler, flags, restorer uintptr
+		mask                     uint64
+	}
+	_, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(syscall.SIGCHLD),
+		uintptr(unsafe.Pointer(&sa)), 0, unsafe.Sizeof(sa.mask), 0, 0)
+	if e != 0 {
+		return os.NewSyscallError("rt_sigaction", e)
+	}
+	return nil
+}
