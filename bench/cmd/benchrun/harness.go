@@ -459,10 +459,10 @@ func (h *harness) spawnLoop(ctx context.Context, c *contender, n, warmup int, cg
 
 // cpuSample is a process's CPU time at one moment, both ways procstat
 // reads it: the ticks of /proc/<pid>/stat, which count exited threads and
-// waited-for children, and the ns of its live threads' schedstat.
+// waited-for children, and the ns of each live thread's schedstat.
 type cpuSample struct {
-	ticks procstat.CPU
-	live  time.Duration
+	ticks   procstat.CPU
+	threads map[int]time.Duration
 }
 
 // readCPU takes a cpuSample of pid.
@@ -471,24 +471,31 @@ func readCPU(pid int) (cpuSample, error) {
 	if err != nil {
 		return cpuSample{}, err
 	}
-	l, err := procstat.ThreadsCPU(pid)
-	return cpuSample{t, l}, err
+	per, err := procstat.PerThreadCPU(pid)
+	return cpuSample{t, per}, err
 }
 
 // addCPUPerInvocation records the CPU pid and its children used since before
-// over n invocations. The process's own time is its live threads' schedstat,
-// in ns: a 10 ms tick over the few dozen invocations of a "128 MB" batch is
-// a step of a third of a millisecond. Where the ticks say more than that
-// plus two ticks of rounding, a thread has exited in between (schedstat
-// lost its time) and the ticks are taken.
+// over n invocations. The process's own time is its threads' schedstat, in
+// ns: a 10 ms tick over the few dozen invocations of a "128 MB" batch is a
+// step of a third of a millisecond. If a thread exited in between, its time
+// is lost to schedstat, and the ticks are taken.
 func (m *measures) addCPUPerInvocation(pid int, before cpuSample, n int) error {
 	after, err := readCPU(pid)
 	if err != nil {
 		return err
 	}
 	d := after.ticks.Sub(before.ticks)
-	self := after.live - before.live
-	if d.Self > self+20*time.Millisecond {
+	self, exited := time.Duration(0), false
+	for tid, t := range after.threads {
+		self += t - before.threads[tid] // a thread born in between: all of it
+	}
+	for tid := range before.threads {
+		if _, ok := after.threads[tid]; !ok {
+			exited = true
+		}
+	}
+	if exited {
 		self = d.Self
 	}
 	m.cpuInv = append(m.cpuInv, ms(self)/float64(n))

@@ -107,26 +107,42 @@ func ThreadsSwitches(pid int) (int64, error) {
 // (/proc/<pid>/task/*/schedstat): precise where the 10 ms ticks of
 // ReadCPU are not, but blind to threads that have exited and to children.
 func ThreadsCPU(pid int) (time.Duration, error) {
+	per, err := PerThreadCPU(pid)
+	var sum time.Duration
+	for _, d := range per {
+		sum += d
+	}
+	return sum, err
+}
+
+// PerThreadCPU is ThreadsCPU by thread id. Two readings tell whether a
+// thread exited in between (an id of the first missing in the second),
+// which is when their difference misses time.
+func PerThreadCPU(pid int) (map[int]time.Duration, error) {
 	dir := fmt.Sprintf("/proc/%d/task", pid)
 	tasks, err := os.ReadDir(dir)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	var sum time.Duration
+	per := make(map[int]time.Duration, len(tasks))
 	for _, t := range tasks {
+		tid, err := strconv.Atoi(t.Name())
+		if err != nil {
+			continue
+		}
 		b, err := os.ReadFile(dir + "/" + t.Name() + "/schedstat")
 		if err != nil {
 			continue // the thread exited meanwhile
 		}
 		f := strings.Fields(string(b))
 		if len(f) == 0 {
-			return 0, fmt.Errorf("reading %s/%s/schedstat: empty", dir, t.Name())
+			return nil, fmt.Errorf("reading %s/%s/schedstat: empty", dir, t.Name())
 		}
 		ns, err := strconv.ParseInt(f[0], 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("reading %s/%s/schedstat: %w", dir, t.Name(), err)
+			return nil, fmt.Errorf("reading %s/%s/schedstat: %w", dir, t.Name(), err)
 		}
-		sum += time.Duration(ns)
+		per[tid] = time.Duration(ns)
 	}
-	return sum, nil
+	return per, nil
 }

@@ -39,6 +39,17 @@ func TestOwnProcess(t *testing.T) {
 	if onAfter <= onBefore {
 		t.Errorf("ThreadsCPU went from %v to %v", onBefore, onAfter)
 	}
+	per, err := PerThreadCPU(pid)
+	if err != nil || len(per) == 0 || per[pid] <= 0 {
+		t.Errorf("PerThreadCPU = %v, %v; want the main thread (%d) among them", per, err, pid)
+	}
+	var sum time.Duration
+	for _, d := range per {
+		sum += d
+	}
+	if sum < onAfter {
+		t.Errorf("PerThreadCPU sums to %v, below ThreadsCPU's earlier %v", sum, onAfter)
+	}
 	if n, err := ThreadsSwitches(pid); err != nil || n <= 0 {
 		t.Errorf("ThreadsSwitches = %d, %v", n, err)
 	}
