@@ -320,49 +320,6 @@ func startProcess(cmd Command, opts Options, in *Input) (*Process, error) {
 	return p, nil
 }
 
-// prefill writes what of in fits the pipes to their parent ends in fds (the
-// child not yet started) and returns the rest for feed. A pipe whose input
-// is all in is closed and its fd set to -1; one left open is made
-// non-blocking first, for feed's writer. Extra comes whole before stdin's
-// first byte, as Feed promises, so stdin is written only once extra is all
-// in.
-func prefill(fds *[8]int, pipes int, in Input) Input {
-	if pipes < 4 {
-		in.Extra = nil // Feed ignores it without the extra pipe
-	} else if in.Extra = fill(fds, 7, in.Extra); len(in.Extra) > 0 {
-		setNonblock(fds[1])
-		return in
-	}
-	if in.Stdin = fill(fds, 1, in.Stdin); len(in.Stdin) == 0 {
-		in.Stdin = nil
-	}
-	return in
-}
-
-// fill writes data to the empty pipe whose write end is fds[i] and returns
-// what did not fit; a pipe that took everything is closed (fds[i] = -1).
-// Up to pipeAtomic bytes an empty pipe takes at once, so the descriptor
-// stays blocking, as a closed one may: the usual event costs no fcntl.
-func fill(fds *[8]int, i int, data []byte) []byte {
-	if len(data) > pipeAtomic {
-		setNonblock(fds[i])
-		if data = data[writeRaw(fds[i], data):]; len(data) > 0 {
-			return data
-		}
-	} else if writeRaw(fds[i], data) < len(data) {
-		// Cannot happen (see above); keep the order and let feed finish.
-		setNonblock(fds[i])
-		return data
-	}
-	closeRaw(fds[i])
-	fds[i] = -1
-	return nil
-}
-
-// pipeAtomic is PIPE_BUF: a pipe's capacity is never less, so an empty
-// pipe takes this many bytes at once.
-const pipeAtomic = 4096
-
 // pipeNames name the pipes in Spawn's errors, in the order they are made.
 var pipeNames = [4]string{"stdin", "stdout", "stderr", "extra"}
 

@@ -167,8 +167,9 @@ func maxRSSBytes(ru *syscall.Rusage) int64 { return ru.Maxrss * 1024 }
 func pipeCloexec(fds []int) error { return syscall.Pipe2(fds, syscall.O_CLOEXEC) }
 
 // writeRaw writes what of b a non-blocking pipe takes at once and returns
-// how much that was (0 when it is full), in raw calls (see closeRaw).
-func writeRaw(fd int, b []byte) int {
+// how much that was, with the error that stopped it (EAGAIN when the pipe
+// is full), in raw calls (see closeRaw).
+func writeRaw(fd int, b []byte) (int, syscall.Errno) {
 	n := 0
 	for n < len(b) {
 		r, _, e := syscall.RawSyscall(syscall.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&b[n])), uintptr(len(b)-n))
@@ -176,11 +177,11 @@ func writeRaw(fd int, b []byte) int {
 		case e == syscall.EINTR:
 			continue
 		case e != 0:
-			return n
+			return n, e
 		}
 		n += int(r)
 	}
-	return n
+	return n, 0
 }
 
 // QuietChildExits puts SIGCHLD back to its default disposition, under which

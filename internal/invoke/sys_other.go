@@ -57,8 +57,9 @@ func pipeCloexec(fds []int) error {
 }
 
 // writeRaw writes what of b a non-blocking pipe takes at once and returns
-// how much that was (0 when it is full).
-func writeRaw(fd int, b []byte) int {
+// how much that was, with the error that stopped it (EAGAIN when the pipe
+// is full).
+func writeRaw(fd int, b []byte) (int, syscall.Errno) {
 	n := 0
 	for n < len(b) {
 		m, err := syscall.Write(fd, b[n:])
@@ -66,11 +67,12 @@ func writeRaw(fd int, b []byte) int {
 			continue
 		}
 		if err != nil || m <= 0 {
-			return n
+			errno, _ := err.(syscall.Errno)
+			return n, errno
 		}
 		n += m
 	}
-	return n
+	return n, 0
 }
 
 // QuietChildExits does nothing off Linux.
