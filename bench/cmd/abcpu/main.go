@@ -28,26 +28,28 @@ import (
 	"github.com/streamstrap/streamstrap/internal/runtimeapitest"
 )
 
-// extraEnv and printStderr are main's flags -env and -stderr.
-var (
-	extraEnv    []string
-	printStderr bool
-)
+// config is what main's flags say of each measurement.
+type config struct {
+	handler string   // -handler
+	n       int      // -n
+	env     []string // -env, added to each bootstrap's environment
+	stderr  bool     // -stderr: print each bootstrap's stderr after its batch
+}
 
 func main() {
-	n := flag.Int("n", 2000, "trivial invocations per binary and round")
+	var cfg config
+	flag.IntVar(&cfg.n, "n", 2000, "trivial invocations per binary and round")
 	rounds := flag.Int("rounds", 5, "rounds; the binaries alternate within each")
-	handler := flag.String("handler", "true", "the handler each invocation runs")
+	flag.StringVar(&cfg.handler, "handler", "true", "the handler each invocation runs")
 	flag.Func("env", "`NAME=VALUE` added to each bootstrap's environment (repeatable), e.g. GODEBUG=gctrace=1", func(kv string) error {
 		if !strings.Contains(kv, "=") {
 			return fmt.Errorf("%q is not NAME=VALUE", kv)
 		}
-		extraEnv = append(extraEnv, kv)
+		cfg.env = append(cfg.env, kv)
 		return nil
 	})
-	stderr := flag.Bool("stderr", false, "print each bootstrap's stderr after its batch")
+	flag.BoolVar(&cfg.stderr, "stderr", false, "print each bootstrap's stderr after its batch")
 	flag.Parse()
-	printStderr = *stderr
 	bins := flag.Args()
 	if len(bins) == 0 {
 		fmt.Fprintln(os.Stderr, "usage: abcpu [-n N] [-rounds R] BOOTSTRAP...")
@@ -61,7 +63,7 @@ func main() {
 				i = len(bins) - 1 - i
 				bin = bins[i]
 			}
-			d, err := measure(bin, *handler, *n)
+			d, err := measure(bin, cfg)
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "abcpu:", bin+":", err)
 				os.Exit(1)
@@ -73,13 +75,14 @@ func main() {
 	for i, bin := range bins {
 		slices.Sort(per[i])
 		fmt.Printf("median   %-40s %8.1f µs/invocation (%d rounds of %d)\n", bin,
-			float64(per[i][len(per[i])/2])/float64(time.Microsecond), *rounds, *n)
+			float64(per[i][len(per[i])/2])/float64(time.Microsecond), *rounds, cfg.n)
 	}
 }
 
-// measure runs n trivial invocations through bin and returns its CPU per
-// invocation, after a warm-up of 20.
-func measure(bin, handler string, n int) (d time.Duration, err error) {
+// measure runs cfg.n invocations of cfg.handler through bin and returns its
+// CPU per invocation, after a warm-up of 20.
+func measure(bin string, cfg config) (d time.Duration, err error) {
+	n := cfg.n
 	sc := &scope{}
 	defer func() {
 		if r := recover(); r != nil {
@@ -88,8 +91,8 @@ func measure(bin, handler string, n int) (d time.Duration, err error) {
 		sc.close()
 	}()
 	srv := runtimeapitest.New(sc, runtimeapitest.Options{})
-	p := bootstraptest.Start(sc, bin, bootstraptest.Options{RuntimeAPI: srv.Addr(), Args: handlerArgs(bin, handler), Env: extraEnv})
-	if printStderr {
+	p := bootstraptest.Start(sc, bin, bootstraptest.Options{RuntimeAPI: srv.Addr(), Args: handlerArgs(bin, cfg.handler), Env: cfg.env})
+	if cfg.stderr {
 		defer func() { fmt.Printf("--- stderr of %s\n%s", bin, p.Stderr()) }()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -114,15 +117,7 @@ func measure(bin, handler string, n int) (d time.Duration, err error) {
 			return 0, err
 		}
 	}
-	before, err := procstat.ReadCPU(p.Pid())
-	if err != nil {
-		return 0, err
-	}
-	switchesBefore, err := procstat.ThreadsSwitches(p.Pid())
-	if err != nil {
-		return 0, err
-	}
-	onCPUBefore, err := procstat.ThreadsCPU(p.Pid())
+	before, err := takeSample(p.Pid())
 	if err != nil {
 		return 0, err
 	}
@@ -142,25 +137,38 @@ func measure(bin, handler string, n int) (d time.Duration, err error) {
 			return 0, err
 		}
 	}
-	after, err := procstat.ReadCPU(p.Pid())
-	if err != nil {
-		return 0, err
-	}
-	switches, err := procstat.ThreadsSwitches(p.Pid())
-	if err != nil {
-		return 0, err
-	}
-	onCPU, err := procstat.ThreadsCPU(p.Pid())
+	after, err := takeSample(p.Pid())
 	if err != nil {
 		return 0, err
 	}
 	// On a paravirtualised machine a context switch costs tens of µs, so
 	// how often the bootstrap sleeps and wakes is much of its CPU.
 	fmt.Printf("         %-40s %8.1f context switches/invocation, %6.1f µs on CPU/invocation (live threads' schedstat)\n", bin,
-		float64(switches-switchesBefore)/float64(n),
-		float64(onCPU-onCPUBefore)/float64(n)/float64(time.Microsecond))
+		float64(after.switches-before.switches)/float64(n),
+		float64(after.onCPU-before.onCPU)/float64(n)/float64(time.Microsecond))
 	bootstraptest.KillMarked(p.Marker)
-	return after.Sub(before).Self / time.Duration(n), nil
+	return after.ticks.Sub(before.ticks).Self / time.Duration(n), nil
+}
+
+// sample is what measure reads of the bootstrap before and after a batch.
+type sample struct {
+	ticks    procstat.CPU  // /proc/<pid>/stat
+	switches int64         // context switches of its live threads
+	onCPU    time.Duration // schedstat of its live threads
+}
+
+// takeSample reads a sample of pid.
+func takeSample(pid int) (sample, error) {
+	var s sample
+	var err error
+	if s.ticks, err = procstat.ReadCPU(pid); err != nil {
+		return s, err
+	}
+	if s.switches, err = procstat.ThreadsSwitches(pid); err != nil {
+		return s, err
+	}
+	s.onCPU, err = procstat.ThreadsCPU(pid)
+	return s, err
 }
 
 // handlerArgs is the command line that runs `true` under bin: the
