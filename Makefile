@@ -96,12 +96,12 @@ test:
 	cd bench && $(GO) vet ./... && $(GO) test -count=1 ./...
 	$(MAKE) --no-print-directory fuzz
 
-## fuzz: every parser of outside input, FUZZTIME each (11 targets: about a minute in all)
+## fuzz: every parser of outside input, FUZZTIME each (12 targets: about a minute in all)
 FUZZ_TARGETS := \
 	internal/runtimeapi:FuzzNextHeaders internal/chunked:FuzzReadAnswer internal/handler:FuzzSplitWords \
 	internal/prelude:FuzzParser internal/preflight:FuzzCheck internal/cgi:FuzzFromEvent \
 	internal/cgi:FuzzPathInfo internal/eventstream:FuzzDecode internal/functionurl:FuzzWriter \
-	internal/keepalive:FuzzWireAnswer internal/loop:FuzzContextJSON
+	internal/httpwire:FuzzAnswer internal/httpwire:FuzzCanonicalKey internal/loop:FuzzContextJSON
 fuzz:
 	@echo "fuzzing for $(FUZZTIME) each: a line every 3s, and the last ones may show 0/sec; each stops by itself"
 	@# Go's fuzzer can end a clean run with "context deadline exceeded" when
@@ -137,7 +137,7 @@ bench:
 	$(GO) test -run='^$$' -bench=. -skip='^BenchmarkServe' -benchtime=3x -count=1 ./cmd/bootstrap/
 	$(GO) test -run='^$$' -bench=BenchmarkServeFirstByte -benchtime=100x -count=1 ./cmd/bootstrap/
 	$(GO) test -run='^$$' -bench='^BenchmarkServe(Throughput|PeakRSS)$$' -benchtime=5x -count=1 ./cmd/bootstrap/
-	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./internal/chunked/ ./internal/prelude/ ./internal/runtimeapi/ ./internal/keepalive/ ./internal/invoke/ ./internal/preflight/ ./internal/runtimeapitest/
+	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./internal/chunked/ ./internal/prelude/ ./internal/runtimeapi/ ./internal/keepalive/ ./internal/httpwire/ ./internal/invoke/ ./internal/preflight/ ./internal/runtimeapitest/
 	cd bench && $(GO) run ./cmd/benchrun -out ../BENCHMARKS.md
 
 ## reproducible: build a snapshot of the sources twice, in two directories, the second

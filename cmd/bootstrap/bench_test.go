@@ -40,6 +40,7 @@ import (
 
 	"github.com/streamstrap/streamstrap/internal/bootstraptest"
 	"github.com/streamstrap/streamstrap/internal/chunked"
+	"github.com/streamstrap/streamstrap/internal/httpwire"
 	"github.com/streamstrap/streamstrap/internal/runtimeapitest"
 )
 
@@ -401,7 +402,7 @@ func chunkedCopy(b *testing.B, head string, srv *runtimeapitest.Server, client *
 	s, err := chunked.Open(context.Background(), nil, chunked.Request{
 		Addr: srv.Addr(),
 		Path: "/2018-06-01/runtime/invocation/" + id + "/response",
-		Header: http.Header{
+		Header: httpwire.Header{
 			"Content-Type":                    {"application/octet-stream"},
 			runtimeapitest.HeaderResponseMode: {"streaming"},
 		},

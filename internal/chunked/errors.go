@@ -6,15 +6,16 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"time"
+
+	"github.com/streamstrap/streamstrap/internal/httpwire"
 )
 
 // Response is the server's answer to a Stream.
 type Response struct {
 	StatusCode int
-	Header     http.Header
+	Header     httpwire.Header
 	Body       []byte
 }
 

@@ -22,7 +22,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -33,6 +32,7 @@ import (
 	"github.com/valyala/bytebufferpool"
 
 	"github.com/streamstrap/streamstrap/internal/httpsyntax"
+	"github.com/streamstrap/streamstrap/internal/httpwire"
 	"github.com/streamstrap/streamstrap/internal/rawio"
 )
 
@@ -80,7 +80,7 @@ type Request struct {
 	Path string
 	// Header holds extra request headers. Framing headers (Transfer-Encoding,
 	// Content-Length, Trailer, Connection) are set by the Stream itself.
-	Header http.Header
+	Header httpwire.Header
 	// Splice says whether ReadFrom moves the body with splice(2); the zero
 	// value copies. SpliceAuto is resolved when the stream opens.
 	Splice SpliceMode
@@ -174,7 +174,7 @@ func Open(ctx context.Context, dial Dialer, req Request) (*Stream, error) {
 func buildHead(req Request) ([]byte, error) {
 	method := req.Method
 	if method == "" {
-		method = http.MethodPost
+		method = httpwire.MethodPost
 	}
 	if req.Addr == "" || !strings.HasPrefix(req.Path, "/") {
 		return nil, fmt.Errorf("chunked: request needs an address and an absolute path (got %q %q)", req.Addr, req.Path)
@@ -305,7 +305,7 @@ func (s *Stream) sent() int64 { return s.written }
 // Close ends the body with the last chunk and the given trailer fields (only
 // declared names with non-empty values are sent), waits for the server's
 // response and closes the connection.
-func (s *Stream) Close(trailer http.Header) (*Response, error) {
+func (s *Stream) Close(trailer httpwire.Header) (*Response, error) {
 	if err := s.usable(); err != nil {
 		s.Abort()
 		return s.earlyOr(err)
@@ -498,15 +498,15 @@ func (s *Stream) readAnswer() (*Response, error) {
 	br := bufio.NewReaderSize(cr, 4096)
 	for interim := 0; ; interim++ {
 		cr.n = MaxAnswerHead
-		resp, err := http.ReadResponse(br, nil)
+		resp, err := httpwire.ReadResponse(br, nil)
 		if err != nil {
-			if errors.Is(err, errCapped) {
+			if errors.Is(err, errCapped) || errors.Is(err, httpwire.ErrHeadTooLarge) {
 				return nil, &AnswerTooLargeError{Limit: MaxAnswerHead}
 			}
 			return nil, fmt.Errorf("chunked: reading the answer: %w", err)
 		}
 		// 101 Switching Protocols is final, and never asked for here.
-		if resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
+		if resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != httpwire.StatusSwitchingProtocols {
 			if interim == maxInterim {
 				return nil, &AnswerTooLargeError{}
 			}
@@ -516,9 +516,11 @@ func (s *Stream) readAnswer() (*Response, error) {
 		// body it announced must not hold the stream.
 		_ = s.conn.SetReadDeadline(time.Now().Add(s.answerWait))
 		cr.n = MaxAnswerBody + int64(br.Size())
-		body, err := io.ReadAll(io.LimitReader(resp.Body, MaxAnswerBody))
-		// Close drains what is left, within cr's limit.
-		_ = resp.Body.Close()
+		framed, err := httpwire.NewBody(resp, br)
+		if err != nil {
+			return nil, fmt.Errorf("chunked: reading the answer: %w", err)
+		}
+		body, err := io.ReadAll(io.LimitReader(framed, MaxAnswerBody))
 		if err != nil && !errors.Is(err, net.ErrClosed) {
 			// A short body still tells the status; keep what was read.
 			body = append(body, fmt.Sprintf(" (body read failed: %v)", err)...)

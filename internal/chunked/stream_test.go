@@ -15,6 +15,8 @@ import (
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"github.com/streamstrap/streamstrap/internal/httpwire"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -55,7 +57,7 @@ func open(t *testing.T, addr string) *Stream {
 	s, err := Open(context.Background(), nil, Request{
 		Addr:    addr,
 		Path:    "/2018-06-01/runtime/invocation/abc/response",
-		Header:  http.Header{"Lambda-Runtime-Function-Response-Mode": {"streaming"}, "Content-Type": {"application/octet-stream"}},
+		Header:  httpwire.Header{"Lambda-Runtime-Function-Response-Mode": {"streaming"}, "Content-Type": {"application/octet-stream"}},
 		Trailer: []string{typeTrailer, bodyTrailer},
 	})
 	if err != nil {
@@ -69,7 +71,7 @@ func TestStreamBodiesAndTrailers(t *testing.T) {
 	tests := []struct {
 		name    string
 		writes  [][]byte
-		trailer http.Header
+		trailer httpwire.Header
 		want    []byte
 		wantTr  map[string]string
 	}{
@@ -81,19 +83,19 @@ func TestStreamBodiesAndTrailers(t *testing.T) {
 		{
 			name:    "failure trailers",
 			writes:  [][]byte{[]byte("partial")},
-			trailer: http.Header{typeTrailer: {"Runtime.ExitError"}, bodyTrailer: {"eyJ9"}},
+			trailer: httpwire.Header{typeTrailer: {"Runtime.ExitError"}, bodyTrailer: {"eyJ9"}},
 			want:    []byte("partial"),
 			wantTr:  map[string]string{typeTrailer: "Runtime.ExitError", bodyTrailer: "eyJ9"},
 		},
 		{
 			name:    "trailers on an empty body",
-			trailer: http.Header{typeTrailer: {"Runtime.ExitError"}, bodyTrailer: {"eyJ9"}},
+			trailer: httpwire.Header{typeTrailer: {"Runtime.ExitError"}, bodyTrailer: {"eyJ9"}},
 			wantTr:  map[string]string{typeTrailer: "Runtime.ExitError", bodyTrailer: "eyJ9"},
 		},
 		{
 			name:    "undeclared and empty trailer values are not sent",
 			writes:  [][]byte{[]byte("x")},
-			trailer: http.Header{"X-Other": {"v"}, typeTrailer: {""}},
+			trailer: httpwire.Header{"X-Other": {"v"}, typeTrailer: {""}},
 			want:    []byte("x"),
 		},
 	}
@@ -293,10 +295,10 @@ func TestInvalidRequests(t *testing.T) {
 	}{
 		{"no address", Request{Path: "/x"}},
 		{"relative path", Request{Addr: "127.0.0.1:1", Path: "x"}},
-		{"managed header", Request{Addr: "127.0.0.1:1", Path: "/x", Header: http.Header{"Content-Length": {"3"}}}},
-		{"managed header, any case", Request{Addr: "127.0.0.1:1", Path: "/x", Header: http.Header{"transfer-encoding": {"gzip"}}}},
-		{"CRLF in value", Request{Addr: "127.0.0.1:1", Path: "/x", Header: http.Header{"X-A": {"a\r\nb"}}}},
-		{"bad header name", Request{Addr: "127.0.0.1:1", Path: "/x", Header: http.Header{"X A": {"a"}}}},
+		{"managed header", Request{Addr: "127.0.0.1:1", Path: "/x", Header: httpwire.Header{"Content-Length": {"3"}}}},
+		{"managed header, any case", Request{Addr: "127.0.0.1:1", Path: "/x", Header: httpwire.Header{"transfer-encoding": {"gzip"}}}},
+		{"CRLF in value", Request{Addr: "127.0.0.1:1", Path: "/x", Header: httpwire.Header{"X-A": {"a\r\nb"}}}},
+		{"bad header name", Request{Addr: "127.0.0.1:1", Path: "/x", Header: httpwire.Header{"X A": {"a"}}}},
 		{"bad trailer name", Request{Addr: "127.0.0.1:1", Path: "/x", Trailer: []string{"a:b"}}},
 	}
 	for _, tt := range tests {
@@ -312,7 +314,7 @@ func TestInvalidRequests(t *testing.T) {
 func TestTrailerValueWithNewlineIsRefused(t *testing.T) {
 	srv, _ := newServer(t, http.StatusAccepted)
 	s := open(t, srv.Listener.Addr().String())
-	if _, err := s.Close(http.Header{typeTrailer: {"a\nb"}}); err == nil {
+	if _, err := s.Close(httpwire.Header{typeTrailer: {"a\nb"}}); err == nil {
 		t.Error("Close accepted a trailer value with a newline")
 	}
 }

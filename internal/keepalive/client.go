@@ -5,20 +5,17 @@ package keepalive
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log"
 	"net"
-	"net/http"
-	"net/textproto"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/streamstrap/streamstrap/internal/httpwire"
 	"github.com/streamstrap/streamstrap/internal/rawio"
 )
 
@@ -59,15 +56,6 @@ func New(addr string, dial func(ctx context.Context, network, addr string) (net.
 	}
 	return c
 }
-
-// Bounds of an answer's head.
-const (
-	maxHeaderBytes = 64 << 10
-	maxHeaderLines = 128
-)
-
-// errHeadTooLarge is an answer head over maxHeaderBytes or maxHeaderLines.
-var errHeadTooLarge = errors.New("the answer's header is too large")
 
 // conn is one connection with its reader.
 type conn struct {
@@ -111,7 +99,7 @@ func (r *Request) check() error {
 // caller closes resp.Body, which returns the connection to the pool when
 // the body was read to its end. A 3xx answer is returned, not followed.
 // Cancelling ctx ends the call's I/O at once.
-func (w *Client) Do(ctx context.Context, req *Request) (*http.Response, error) {
+func (w *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 	if err := req.check(); err != nil {
 		return nil, err
 	}
@@ -133,11 +121,11 @@ func (w *Client) Do(ctx context.Context, req *Request) (*http.Response, error) {
 }
 
 // try makes the call on c; answered reports whether any answer byte arrived.
-func (w *Client) try(ctx context.Context, c *conn, req *Request) (resp *http.Response, answered bool, err error) {
+func (w *Client) try(ctx context.Context, c *conn, req *Request) (resp *Response, answered bool, err error) {
 	// A cancelled call ends the connection's I/O at once; the connection is
 	// not reused after that.
 	stop := context.AfterFunc(ctx, func() { _ = c.nc.SetDeadline(time.Unix(1, 0)) })
-	fail := func(err error) (*http.Response, bool, error) {
+	fail := func(err error) (*Response, bool, error) {
 		stop()
 		_ = c.nc.Close()
 		if cerr := ctx.Err(); cerr != nil {
@@ -156,25 +144,26 @@ func (w *Client) try(ctx context.Context, c *conn, req *Request) (resp *http.Res
 			return fail(err)
 		}
 		answered = true
-		resp, err = readHead(c.br, w.names)
+		head, err := httpwire.ReadResponse(c.br, w.names)
 		if err != nil {
 			return fail(err)
 		}
+		resp = &Response{Response: head}
 		// 1xx answers are interim (100 Continue, 103 Early Hints): the
 		// final answer follows. 101 would switch protocols, which was
 		// never asked for.
-		if resp.StatusCode < 100 || resp.StatusCode > 199 || resp.StatusCode == http.StatusSwitchingProtocols {
+		if resp.StatusCode < 100 || resp.StatusCode > 199 || resp.StatusCode == httpwire.StatusSwitchingProtocols {
 			break
 		}
 	}
-	if resp.StatusCode == http.StatusSwitchingProtocols {
+	if resp.StatusCode == httpwire.StatusSwitchingProtocols {
 		return fail(errors.New("the answer switches protocols (101), which was not asked for"))
 	}
-	body, err := newBody(resp, c, w, stop)
+	framed, err := httpwire.NewBody(resp.Response, c.br)
 	if err != nil {
 		return fail(err)
 	}
-	resp.Body = body
+	resp.Body = &body{Body: framed, c: c, w: w, stop: stop}
 	return resp, true, nil
 }
 
@@ -257,96 +246,10 @@ func appendHead(b []byte, host string, req *Request) []byte {
 		b = append(b, req.Header[i+1]...)
 		b = append(b, "\r\n"...)
 	}
-	if req.Body != nil || req.Method == http.MethodPost {
+	if req.Body != nil || req.Method == httpwire.MethodPost {
 		b = append(b, "Content-Length: "...)
 		b = strconv.AppendInt(b, int64(len(req.Body)), 10)
 		b = append(b, "\r\n"...)
 	}
 	return append(b, "\r\n"...)
-}
-
-// readHead reads a status line and header fields.
-func readHead(br *bufio.Reader, names map[string]string) (*http.Response, error) {
-	total := 0
-	line, err := readLine(br, &total)
-	if err != nil {
-		return nil, err
-	}
-	// HTTP/1.x SP 3DIGIT [SP reason]
-	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[8] != ' ' || (len(line) > 12 && line[12] != ' ') {
-		return nil, fmt.Errorf("malformed status line %.100q", line)
-	}
-	code := 0
-	for _, d := range line[9:12] {
-		if d < '0' || d > '9' {
-			return nil, fmt.Errorf("malformed status line %.100q", line)
-		}
-		code = code*10 + int(d-'0')
-	}
-	if code < 100 {
-		// RFC 9110 §15: a status code is 100-599 (3 digits, a class 1-5).
-		return nil, fmt.Errorf("malformed status line %.100q", line)
-	}
-	resp := &http.Response{StatusCode: code, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: int(line[7] - '0'), Header: make(http.Header, 8)}
-	for n := 0; ; n++ {
-		line, err := readLine(br, &total)
-		if err != nil {
-			return nil, err
-		}
-		if len(line) == 0 {
-			return resp, nil
-		}
-		if n >= maxHeaderLines {
-			return nil, errHeadTooLarge
-		}
-		name, value, ok := bytes.Cut(line, []byte(":"))
-		if !ok || len(name) == 0 || bytes.ContainsAny(name, " \t") {
-			return nil, fmt.Errorf("malformed header line %.100q", line)
-		}
-		key := headerKey(name, names)
-		resp.Header[key] = append(resp.Header[key], string(bytes.Trim(value, " \t")))
-	}
-}
-
-// readLine reads one CRLF- (or LF-) terminated line without its end,
-// counting it against the head's bound. The line is valid until the next
-// read.
-func readLine(br *bufio.Reader, total *int) ([]byte, error) {
-	line, err := br.ReadSlice('\n')
-	*total += len(line)
-	if errors.Is(err, bufio.ErrBufferFull) || *total > maxHeaderBytes {
-		return nil, errHeadTooLarge
-	}
-	if err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
-		return nil, err
-	}
-	line = bytes.TrimSuffix(line[:len(line)-1], []byte("\r"))
-	if bytes.ContainsAny(line, "\r\x00") {
-		return nil, fmt.Errorf("malformed line %.100q", line)
-	}
-	return line, nil
-}
-
-// headerKey returns the canonical form of a header name; the common names
-// and the client's own come back as constants, without an allocation.
-func headerKey(name []byte, names map[string]string) string {
-	switch string(name) {
-	case "Content-Type":
-		return "Content-Type"
-	case "Content-Length":
-		return "Content-Length"
-	case "Date":
-		return "Date"
-	case "Transfer-Encoding":
-		return "Transfer-Encoding"
-	case "Connection":
-		return "Connection"
-	}
-	if k, ok := names[string(name)]; ok {
-		return k
-	}
-	return textproto.CanonicalMIMEHeaderKey(string(name))
 }

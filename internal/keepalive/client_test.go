@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/streamstrap/streamstrap/internal/httpwire"
 	"github.com/streamstrap/streamstrap/internal/runtimeapitest"
 )
 
@@ -138,17 +139,16 @@ func TestWireCancel(t *testing.T) {
 func BenchmarkNextAnswer(b *testing.B) {
 	src := bytes.NewReader([]byte(runtimeapitest.NextAnswer))
 	br := bufio.NewReaderSize(src, 4096)
-	c := &conn{br: br}
 	names := New("", nil, 0, lambdaNames...).names
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		src.Reset([]byte(runtimeapitest.NextAnswer))
 		br.Reset(src)
-		resp, err := readHead(br, names)
+		resp, err := httpwire.ReadResponse(br, names)
 		if err != nil {
 			b.Fatal(err)
 		}
-		body, err := newBody(resp, c, nil, nil)
+		body, err := httpwire.NewBody(resp, br)
 		if err != nil {
 			b.Fatal(err)
 		}

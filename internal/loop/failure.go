@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 	"syscall"
 
 	"go.uber.org/zap"
 
+	"github.com/streamstrap/streamstrap/internal/httpwire"
 	"github.com/streamstrap/streamstrap/internal/invoke"
 	"github.com/streamstrap/streamstrap/internal/mode"
 	"github.com/streamstrap/streamstrap/internal/runtimeapi"
@@ -166,7 +166,7 @@ func (l *Loop) postError(ctx context.Context, log *zap.Logger, inv *runtimeapi.I
 func (l *Loop) streamFailed(log *zap.Logger, inv *runtimeapi.Invocation, err error, res invoke.Result, sent int64) error {
 	var early *runtimeapi.EarlyAnswerError
 	if errors.As(err, &early) {
-		if early.Answer.StatusCode == http.StatusAccepted {
+		if early.Answer.StatusCode == httpwire.StatusAccepted {
 			// Not a success: the rest of the body was never sent.
 			log.Warn("the Runtime API accepted the response before it ended; the handler was stopped and the rest of its output is lost",
 				zap.Int64("bytes", sent), zap.String("handler", res.Message()))
@@ -186,11 +186,11 @@ func (l *Loop) checkStatus(log *zap.Logger, inv *runtimeapi.Invocation, answer r
 		log.Warn("killed processes that left the handler's process group but kept its output open", zap.Int("count", res.Escaped))
 	}
 	switch {
-	case status == http.StatusAccepted:
+	case status == httpwire.StatusAccepted:
 		log.Info("invocation done", zap.Bool("success", res.Success()), zap.Duration("duration", res.Duration), zap.Int64("bytes", sent))
 		return nil
 	case status >= 500:
-		return &runtimeapi.StatusError{Op: http.MethodPost + " " + runtimeapi.PathResponse(inv.RequestID), StatusCode: status, Body: strings.TrimSpace(body)}
+		return &runtimeapi.StatusError{Op: httpwire.MethodPost + " " + runtimeapi.PathResponse(inv.RequestID), StatusCode: status, Body: strings.TrimSpace(body)}
 	default:
 		log.Error("Runtime API refused the response", zap.Int("status", status), zap.String("body", strings.TrimSpace(body)), zap.Int64("bytes", sent))
 		return nil

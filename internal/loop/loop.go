@@ -17,7 +17,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"runtime"
 	"slices"
@@ -28,6 +27,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/streamstrap/streamstrap/internal/httpwire"
 	"github.com/streamstrap/streamstrap/internal/invoke"
 	"github.com/streamstrap/streamstrap/internal/mode"
 	"github.com/streamstrap/streamstrap/internal/runtimeapi"
@@ -322,7 +322,7 @@ func (l *Loop) Invoke(ctx context.Context, inv *runtimeapi.Invocation) error {
 	if !waited {
 		res = l.wait(inv.RequestID, proc)
 	}
-	var trailer http.Header
+	var trailer httpwire.Header
 	if !res.Success() {
 		fe := l.failure(res)
 		trailer = fe.Trailer()

@@ -3,12 +3,13 @@ package mode
 import (
 	"fmt"
 	"io"
-	"net/http"
 
 	"github.com/streamstrap/streamstrap/internal/cgi"
 	"github.com/streamstrap/streamstrap/internal/eventshape"
+	"github.com/streamstrap/streamstrap/internal/httpwire"
 	"github.com/streamstrap/streamstrap/internal/prelude"
 	"github.com/streamstrap/streamstrap/internal/runtimeapi"
+	"github.com/streamstrap/streamstrap/internal/sniff"
 )
 
 // HTTPMode gives the handler the event on stdin and expects a CGI header
@@ -103,7 +104,7 @@ func (f HeaderFramer) head(resp prelude.Response, stdout io.Reader, buf, rest []
 		}
 		if len(rest) > 0 {
 			resp.Header = append(resp.Header[:len(resp.Header):len(resp.Header)],
-				prelude.Field{Name: "content-type", Value: http.DetectContentType(rest)})
+				prelude.Field{Name: "content-type", Value: sniff.ContentType(rest)})
 		}
 	}
 	pre, err := prelude.Encode(resp, f.Target)
@@ -118,7 +119,7 @@ func (f HeaderFramer) head(resp prelude.Response, stdout io.Reader, buf, rest []
 // bodyAllowed reports whether a response with this status may carry a body
 // (RFC 9110 §6.4.1).
 func bodyAllowed(status int) bool {
-	return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
+	return status >= 200 && status != httpwire.StatusNoContent && status != httpwire.StatusNotModified
 }
 
 // readSome reads from r into buf until it gets data or the end of output.

@@ -7,13 +7,13 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"net/netip"
 	"net/url"
 	"strconv"
 	"time"
 
 	"github.com/streamstrap/streamstrap/internal/chunked"
+	"github.com/streamstrap/streamstrap/internal/httpwire"
 	"github.com/streamstrap/streamstrap/internal/keepalive"
 	"github.com/streamstrap/streamstrap/internal/rawio"
 )
@@ -102,7 +102,7 @@ type EventError struct {
 
 // Error names the event and what is wrong with it.
 func (e *EventError) Error() string {
-	return http.MethodGet + " " + PathNext + ": event " + e.RequestID + ": " + e.Err.Error()
+	return httpwire.MethodGet + " " + PathNext + ": event " + e.RequestID + ": " + e.Err.Error()
 }
 
 // Unwrap returns what is wrong with the event.
@@ -143,7 +143,7 @@ type ResponseStream interface {
 	io.Writer
 	io.ReaderFrom
 	// Close ends the body with the given trailers and returns the answer.
-	Close(trailer http.Header) (Answer, error)
+	Close(trailer httpwire.Header) (Answer, error)
 	// Abort drops the response without ending it.
 	Abort()
 }
@@ -219,7 +219,7 @@ func NewClient(addr, userAgent string, maxConns int) *Client {
 		wire: newWire(addr, dial, max(maxConns, 1)+1),
 		dial: dial,
 		ua:   userAgent,
-		next: keepalive.Request{Method: http.MethodGet, Path: PathNext, Header: []string{"User-Agent", userAgent}},
+		next: keepalive.Request{Method: httpwire.MethodGet, Path: PathNext, Header: []string{"User-Agent", userAgent}},
 	}
 }
 
@@ -238,12 +238,12 @@ func newWire(addr string, dial chunked.Dialer, maxIdle int) *keepalive.Client {
 func (c *Client) Next(ctx context.Context) (*Invocation, error) {
 	resp, err := c.wire.Do(ctx, &c.next)
 	if err != nil {
-		return nil, callError(http.MethodGet, PathNext, err)
+		return nil, callError(httpwire.MethodGet, PathNext, err)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
+	if resp.StatusCode != httpwire.StatusOK {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBody))
-		return nil, &StatusError{Op: http.MethodGet + " " + PathNext, StatusCode: resp.StatusCode,
+		return nil, &StatusError{Op: httpwire.MethodGet + " " + PathNext, StatusCode: resp.StatusCode,
 			Body: string(bytes.TrimSpace(body)), Location: resp.Header.Get("Location")}
 	}
 	inv, err := invocationFrom(resp.Header)
@@ -259,7 +259,7 @@ func (c *Client) Next(ctx context.Context) (*Invocation, error) {
 // invocationFrom reads the invocation's context from the headers of /next.
 // A missing or unusable id is fatal; a malformed deadline is an
 // *EventError, since the id is known.
-func invocationFrom(h http.Header) (*Invocation, error) {
+func invocationFrom(h httpwire.Header) (*Invocation, error) {
 	inv := &Invocation{
 		RequestID:       h.Get(HeaderRequestID),
 		FunctionARN:     h.Get(HeaderFunctionARN),
@@ -269,7 +269,7 @@ func invocationFrom(h http.Header) (*Invocation, error) {
 		TenantID:        h.Get(HeaderTenantID),
 	}
 	if err := checkRequestID(inv.RequestID); err != nil {
-		return nil, callError(http.MethodGet, PathNext, err)
+		return nil, callError(httpwire.MethodGet, PathNext, err)
 	}
 	ms, ok, err := parseDeadline(h.Get(HeaderDeadlineMs))
 	if err != nil {
@@ -333,15 +333,15 @@ func (c *Client) PostInitError(ctx context.Context, e FunctionError) error {
 func (c *Client) postError(ctx context.Context, path string, e FunctionError) error {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout())
 	defer cancel()
-	resp, err := c.wire.Do(ctx, &keepalive.Request{Method: http.MethodPost, Path: path, Body: e.Bounded().JSON(),
+	resp, err := c.wire.Do(ctx, &keepalive.Request{Method: httpwire.MethodPost, Path: path, Body: e.Bounded().JSON(),
 		Header: []string{"User-Agent", c.ua, "Content-Type", ContentTypeError, HeaderErrorType, e.Type}})
 	if err != nil {
-		return callError(http.MethodPost, path, err)
+		return callError(httpwire.MethodPost, path, err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBody))
-	if resp.StatusCode != http.StatusAccepted {
-		return &StatusError{Op: http.MethodPost + " " + path, StatusCode: resp.StatusCode,
+	if resp.StatusCode != httpwire.StatusAccepted {
+		return &StatusError{Op: httpwire.MethodPost + " " + path, StatusCode: resp.StatusCode,
 			Body: string(bytes.TrimSpace(body)), Location: resp.Header.Get("Location")}
 	}
 	return nil
@@ -374,7 +374,7 @@ func (c *Client) openResponse(ctx context.Context, dial chunked.Dialer, requestI
 	s, err := chunked.Open(ctx, dial, chunked.Request{
 		Addr: c.addr,
 		Path: path,
-		Header: http.Header{
+		Header: httpwire.Header{
 			"User-Agent":       {c.ua},
 			"Content-Type":     {contentType},
 			HeaderResponseMode: {ResponseModeStreaming},
@@ -385,7 +385,7 @@ func (c *Client) openResponse(ctx context.Context, dial chunked.Dialer, requestI
 		Splice:        c.splice,
 	})
 	if err != nil {
-		return nil, callError(http.MethodPost, path, err)
+		return nil, callError(httpwire.MethodPost, path, err)
 	}
 	return stream{s}, nil
 }
@@ -403,7 +403,7 @@ func (s stream) ReadFrom(r io.Reader) (int64, error) {
 	return n, early(err)
 }
 
-func (s stream) Close(trailer http.Header) (Answer, error) {
+func (s stream) Close(trailer httpwire.Header) (Answer, error) {
 	resp, err := s.s.Close(trailer)
 	if err != nil {
 		return Answer{}, early(err)

@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"time"
 
+	"github.com/streamstrap/streamstrap/internal/httpwire"
 	"github.com/streamstrap/streamstrap/internal/keepalive"
 )
 
@@ -87,23 +87,23 @@ func (e *Extension) register(ctx context.Context, addr string, opts ExtensionOpt
 	ctx, cancel := context.WithTimeout(ctx, opts.RegisterTimeout)
 	defer cancel()
 	const path = ExtensionPathRegister
-	resp, err := e.wire.Do(ctx, &keepalive.Request{Method: http.MethodPost, Path: path, Body: registerBody,
+	resp, err := e.wire.Do(ctx, &keepalive.Request{Method: httpwire.MethodPost, Path: path, Body: registerBody,
 		Header: []string{"User-Agent", opts.UserAgent, "Content-Type", "application/json", HeaderExtensionName, opts.Name}})
 	if err != nil {
-		return "", callError(http.MethodPost, path, err)
+		return "", callError(httpwire.MethodPost, path, err)
 	}
 	defer resp.Body.Close()
 	// The body only repeats the function's name, version and handler.
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if err != nil {
-		return "", callError(http.MethodPost, path, fmt.Errorf("reading the answer: %w", err))
+		return "", callError(httpwire.MethodPost, path, fmt.Errorf("reading the answer: %w", err))
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return "", &StatusError{Op: http.MethodPost + " " + path, StatusCode: resp.StatusCode, Body: string(bytes.TrimSpace(body))}
+		return "", &StatusError{Op: httpwire.MethodPost + " " + path, StatusCode: resp.StatusCode, Body: string(bytes.TrimSpace(body))}
 	}
 	id := resp.Header.Get(HeaderExtensionIdentifier)
 	if id == "" {
-		return "", callError(http.MethodPost, path, errors.New("the answer has no "+HeaderExtensionIdentifier+" header"))
+		return "", callError(httpwire.MethodPost, path, errors.New("the answer has no "+HeaderExtensionIdentifier+" header"))
 	}
 	return id, nil
 }
@@ -125,17 +125,17 @@ func (e *Extension) waitNext(ctx context.Context, addr, userAgent string, onEnd 
 
 func (e *Extension) next(ctx context.Context, addr, userAgent string) error {
 	const path = ExtensionPathNext
-	resp, err := e.wire.Do(ctx, &keepalive.Request{Method: http.MethodGet, Path: path,
+	resp, err := e.wire.Do(ctx, &keepalive.Request{Method: httpwire.MethodGet, Path: path,
 		Header: []string{"User-Agent", userAgent, HeaderExtensionIdentifier, e.id}})
 	if err != nil {
-		return callError(http.MethodGet, path, err)
+		return callError(httpwire.MethodGet, path, err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode != http.StatusOK {
-		return &StatusError{Op: http.MethodGet + " " + path, StatusCode: resp.StatusCode, Body: string(bytes.TrimSpace(body))}
+	if resp.StatusCode != httpwire.StatusOK {
+		return &StatusError{Op: httpwire.MethodGet + " " + path, StatusCode: resp.StatusCode, Body: string(bytes.TrimSpace(body))}
 	}
-	return callError(http.MethodGet, path, fmt.Errorf("unexpected event %.200q", body))
+	return callError(httpwire.MethodGet, path, fmt.Errorf("unexpected event %.200q", body))
 }
 
 // ID is the Lambda-Extension-Identifier the API gave the extension.

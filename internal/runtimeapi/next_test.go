@@ -2,11 +2,12 @@ package runtimeapi
 
 import (
 	"errors"
-	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/streamstrap/streamstrap/internal/httpwire"
 )
 
 func TestParseDeadline(t *testing.T) {
@@ -50,8 +51,8 @@ func TestInvocationPath(t *testing.T) {
 }
 
 func TestInvocationFrom(t *testing.T) {
-	h := func(kv ...string) http.Header {
-		out := http.Header{}
+	h := func(kv ...string) httpwire.Header {
+		out := httpwire.Header{}
 		for i := 0; i+1 < len(kv); i += 2 {
 			out.Set(kv[i], kv[i+1])
 		}
@@ -112,7 +113,7 @@ func FuzzNextHeaders(f *testing.F) {
 	f.Add("..", "0", "", "", "", "")
 	f.Add("a\tb", "", "", "", "", "")
 	f.Fuzz(func(t *testing.T, id, deadline, arn, trace, clientCtx, cognito string) {
-		h := http.Header{}
+		h := httpwire.Header{}
 		for k, v := range map[string]string{HeaderRequestID: id, HeaderDeadlineMs: deadline, HeaderFunctionARN: arn,
 			HeaderTraceID: trace, HeaderClientContext: clientCtx, HeaderCognitoIdentity: cognito} {
 			if v != "" {

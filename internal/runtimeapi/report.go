@@ -3,8 +3,9 @@ package runtimeapi
 import (
 	"encoding/base64"
 	"encoding/json"
-	"net/http"
 	"unicode/utf8"
+
+	"github.com/streamstrap/streamstrap/internal/httpwire"
 )
 
 // Error types the bootstrap reports. Each matches
@@ -102,7 +103,7 @@ func (e FunctionError) Bounded() FunctionError {
 // the single-line standard base64 of the JSON document. The stack trace
 // (oldest lines first) and then the message are trimmed so that the whole
 // trailer section stays under 4 KiB.
-func (e FunctionError) Trailer() http.Header {
+func (e FunctionError) Trailer() httpwire.Header {
 	e.Message = truncate(e.Message, maxMessage)
 	st := make([]string, len(e.StackTrace))
 	for i, l := range e.StackTrace {
@@ -114,7 +115,7 @@ func (e FunctionError) Trailer() http.Header {
 		size := len(HeaderErrorType) + 2 + len(e.Type) + 2 +
 			len(HeaderErrorBody) + 2 + base64.StdEncoding.EncodedLen(len(doc)) + 2 + 2
 		if size <= maxTrailerSection {
-			return http.Header{
+			return httpwire.Header{
 				HeaderErrorType: {e.Type},
 				HeaderErrorBody: {base64.StdEncoding.EncodeToString(doc)},
 			}
