@@ -13,10 +13,10 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"go.uber.org/zap"
 
 	"github.com/streamstrap/streamstrap/internal/chunked"
 	"github.com/streamstrap/streamstrap/internal/localapi"
+	"github.com/streamstrap/streamstrap/internal/logging"
 	"github.com/streamstrap/streamstrap/internal/loop"
 	"github.com/streamstrap/streamstrap/internal/runtimeapi"
 )
@@ -90,7 +90,7 @@ func runLocal(ctx context.Context, opts options, l localapi.Local, args []string
 		cfg.API = client
 		return loop.RunN(ctx, cfg, 1)
 	}
-	l.RuntimeError = func(err error) { cfg.Logger.Warn("runtime loop ended with an error", zap.Error(err)) }
+	l.RuntimeError = func(err error) { cfg.Logger.Warn("runtime loop ended with an error", logging.Error(err)) }
 	if err := l.Run(ctx); errors.Is(err, localapi.ErrFailed) {
 		return &exitError{code: 1}
 	} else if err != nil {

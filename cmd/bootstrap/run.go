@@ -11,8 +11,6 @@ import (
 	"strconv"
 	"syscall"
 
-	"go.uber.org/zap"
-
 	"github.com/streamstrap/streamstrap/internal/chunked"
 	"github.com/streamstrap/streamstrap/internal/handler"
 	"github.com/streamstrap/streamstrap/internal/invoke"
@@ -42,12 +40,13 @@ func runRuntime(ctx context.Context, opts options, args []string) error {
 		return &exitError{code: 2, err: err}
 	}
 	defer log.Sync() //nolint:errcheck // stderr
-	// net/http logs some events with the standard logger ("Unsolicited
-	// response received on idle HTTP channel"): keep them in the format.
-	defer zap.RedirectStdLog(log)()
+	// keepalive logs a stray answer with the standard logger, as net/http
+	// does ("Unsolicited response received on idle HTTP channel"): keep it
+	// in the format.
+	defer logging.RedirectStdLog(log)()
 	// Handler exits are seen through pidfds: SIGCHLD need not wake a thread.
 	if err := invoke.QuietChildExits(); err != nil {
-		log.Warn("SIGCHLD stays caught by the Go runtime", zap.Error(err))
+		log.Warn("SIGCHLD stays caught by the Go runtime", logging.Error(err))
 	}
 
 	splice, err := chunked.ParseSpliceMode(opts.splice)
@@ -74,7 +73,7 @@ func userAgent() string { return "streamstrap/" + version }
 
 // loopConfig is the one place the flags become a loop.Config, for both the
 // runtime and `bootstrap local`.
-func loopConfig(opts options, cmd invoke.Command, sink *logging.Sink, log *zap.Logger) (loop.Config, error) {
+func loopConfig(opts options, cmd invoke.Command, sink *logging.Sink, log *logging.Logger) (loop.Config, error) {
 	if opts.prespawn && opts.mode == "cgi" {
 		return loop.Config{}, errors.New("--prespawn cannot be used with --mode cgi: CGI passes each request in the handler's environment, " +
 			"which is fixed before the request exists; use --mode http or auto, which give the event on stdin")
@@ -140,7 +139,7 @@ func loopCount(flag int) (int, error) {
 }
 
 // newLogger is the logger at --log-level, else $AWS_LAMBDA_LOG_LEVEL.
-func newLogger(format logging.Format, level string) (*logging.Sink, *zap.Logger, error) {
+func newLogger(format logging.Format, level string) (*logging.Sink, *logging.Logger, error) {
 	return logging.New(os.Stderr, format, cmp.Or(level, os.Getenv("AWS_LAMBDA_LOG_LEVEL")))
 }
 

@@ -17,7 +17,6 @@ import (
 	"sync"
 	"time"
 
-	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 )
 
@@ -87,7 +86,7 @@ func (s *Sink) Write(p []byte) (int, error) {
 func (s *Sink) Sync() error { return nil }
 
 // Logger returns the bootstrap's own logger at the given level.
-func (s *Sink) Logger(level zapcore.Level) *zap.Logger {
+func (s *Sink) Logger(level zapcore.Level) *Logger {
 	cfg := zapcore.EncoderConfig{
 		TimeKey:        "timestamp",
 		LevelKey:       "level",
@@ -107,7 +106,7 @@ func (s *Sink) Logger(level zapcore.Level) *zap.Logger {
 		enc = zapcore.NewConsoleEncoder(cfg)
 	}
 	core := zapcore.NewCore(enc, zapcore.AddSync(s), level)
-	return zap.New(core).Named("streamstrap")
+	return NewLogger(core, "streamstrap")
 }
 
 // HandlerLine writes one line of a handler's stderr. In Text format the line
@@ -142,7 +141,7 @@ func (s *Sink) HandlerLine(requestID string, line []byte) {
 // New returns the Sink on w in format and the bootstrap's logger on it at
 // level (a parseLevel value), the pair every command of the bootstrap logs
 // with.
-func New(w io.Writer, format Format, level string) (*Sink, *zap.Logger, error) {
+func New(w io.Writer, format Format, level string) (*Sink, *Logger, error) {
 	lvl, err := parseLevel(level)
 	if err != nil {
 		return nil, nil, err

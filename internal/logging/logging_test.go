@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 )
 
@@ -79,8 +78,8 @@ func TestHandlerLine(t *testing.T) {
 func TestLoggerJSONHasRequestIDAndLevelFilter(t *testing.T) {
 	s, buf := fixedSink(JSON)
 	log := s.Logger(zapcore.WarnLevel)
-	log.Info("hidden", zap.String("requestId", "r"))
-	log.Warn("shown", zap.String("requestId", "r-2"))
+	log.Info("hidden", String("requestId", "r"))
+	log.Warn("shown", String("requestId", "r-2"))
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 	if len(lines) != 1 {
 		t.Fatalf("got %d lines: %q", len(lines), buf.String())
@@ -96,7 +95,7 @@ func TestLoggerJSONHasRequestIDAndLevelFilter(t *testing.T) {
 
 func TestLoggerText(t *testing.T) {
 	s, buf := fixedSink(Text)
-	s.Logger(zapcore.InfoLevel).Info("started", zap.String("requestId", "abc"))
+	s.Logger(zapcore.InfoLevel).Info("started", String("requestId", "abc"))
 	if got := buf.String(); !strings.Contains(got, "INFO\tstreamstrap\tstarted\t{\"requestId\": \"abc\"}") {
 		t.Errorf("text record = %q", got)
 	}

@@ -8,10 +8,9 @@ import (
 	"strings"
 	"syscall"
 
-	"go.uber.org/zap"
-
 	"github.com/streamstrap/streamstrap/internal/httpwire"
 	"github.com/streamstrap/streamstrap/internal/invoke"
+	"github.com/streamstrap/streamstrap/internal/logging"
 	"github.com/streamstrap/streamstrap/internal/mode"
 	"github.com/streamstrap/streamstrap/internal/runtimeapi"
 )
@@ -19,11 +18,11 @@ import (
 // cutAtLimit ends a response that reached the size cap: the handler's
 // process group is stopped and the stream ends with error trailers that
 // name the limit, so the caller learns why the body stops there.
-func (l *Loop) cutAtLimit(log *zap.Logger, inv *runtimeapi.Invocation, stream runtimeapi.ResponseStream, proc *invoke.Process, e *ResponseTooLargeError, sent int64) error {
+func (l *Loop) cutAtLimit(log *logging.Logger, inv *runtimeapi.Invocation, stream runtimeapi.ResponseStream, proc *invoke.Process, e *ResponseTooLargeError, sent int64) error {
 	proc.Stop(e)
 	res := proc.Wait()
 	fe := runtimeapi.FunctionError{Type: runtimeapi.TypeResponseSizeTooLarge, Message: e.Error()}
-	log.Warn("response cut at the size limit; handler stopped", zap.Int64("bytes", sent), zap.Int64("limit", e.Limit))
+	log.Warn("response cut at the size limit; handler stopped", logging.Int64("bytes", sent), logging.Int64("limit", e.Limit))
 	answer, err := stream.Close(fe.Trailer())
 	if err != nil {
 		return l.streamFailed(log, inv, err, res, sent)
@@ -92,7 +91,7 @@ func (c *capReader) tooLarge() error {
 func (l *Loop) refuseEvent(ctx context.Context, ee *runtimeapi.EventError) error {
 	post, cancel := graceContext(ctx, shutdownGrace)
 	defer cancel()
-	log := l.log.With(zap.String("requestId", ee.RequestID))
+	log := l.log.With(logging.String("requestId", ee.RequestID))
 	return l.postError(post, log, &runtimeapi.Invocation{RequestID: ee.RequestID},
 		runtimeapi.FunctionError{Type: runtimeapi.TypeInvalidEvent, Message: ee.Err.Error()})
 }
@@ -142,19 +141,19 @@ func (l *Loop) failure(res invoke.Result) runtimeapi.FunctionError {
 	return fe
 }
 
-func (l *Loop) postError(ctx context.Context, log *zap.Logger, inv *runtimeapi.Invocation, fe runtimeapi.FunctionError) error {
-	log.Warn("handler failed before any output", zap.String("errorType", fe.Type), zap.String("error", fe.Message))
+func (l *Loop) postError(ctx context.Context, log *logging.Logger, inv *runtimeapi.Invocation, fe runtimeapi.FunctionError) error {
+	log.Warn("handler failed before any output", logging.String("errorType", fe.Type), logging.String("error", fe.Message))
 	err := l.cfg.API.PostError(ctx, inv.RequestID, fe)
 	var se *runtimeapi.StatusError
 	if errors.As(err, &se) && !se.Fatal() {
-		log.Error("Runtime API refused the error report", zap.Int("status", se.StatusCode), zap.String("body", se.Body))
+		log.Error("Runtime API refused the error report", logging.Int("status", se.StatusCode), logging.String("body", se.Body))
 		return nil
 	}
 	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 		// The client's own bound (--peer-timeout), not a shutdown: the
 		// Runtime API has stopped answering, and it times the invocation
 		// out itself; the next /next tells whether it is still there.
-		log.Error("Runtime API did not answer the error report; going on", zap.Error(err))
+		log.Error("Runtime API did not answer the error report; going on", logging.Error(err))
 		return nil
 	}
 	return err // it names the call, whose path holds the request id
@@ -163,36 +162,36 @@ func (l *Loop) postError(ctx context.Context, log *zap.Logger, inv *runtimeapi.I
 // streamFailed decides whether a broken response stream ends the runtime:
 // only a 5xx from the Runtime API does. A reset, a 400, 403 or 413 is logged
 // and the loop goes on.
-func (l *Loop) streamFailed(log *zap.Logger, inv *runtimeapi.Invocation, err error, res invoke.Result, sent int64) error {
+func (l *Loop) streamFailed(log *logging.Logger, inv *runtimeapi.Invocation, err error, res invoke.Result, sent int64) error {
 	var early *runtimeapi.EarlyAnswerError
 	if errors.As(err, &early) {
 		if early.Answer.StatusCode == httpwire.StatusAccepted {
 			// Not a success: the rest of the body was never sent.
 			log.Warn("the Runtime API accepted the response before it ended; the handler was stopped and the rest of its output is lost",
-				zap.Int64("bytes", sent), zap.String("handler", res.Message()))
+				logging.Int64("bytes", sent), logging.String("handler", res.Message()))
 			return nil
 		}
 		return l.checkStatus(log, inv, early.Answer, res, sent)
 	}
-	log.Error("response stream failed; handler stopped", zap.Error(err), zap.String("handler", res.Message()), zap.Int64("bytes", sent))
+	log.Error("response stream failed; handler stopped", logging.Error(err), logging.String("handler", res.Message()), logging.Int64("bytes", sent))
 	return nil
 }
 
 // checkStatus logs how the Runtime API answered a response of sent body
 // bytes and returns a fatal error for a 5xx.
-func (l *Loop) checkStatus(log *zap.Logger, inv *runtimeapi.Invocation, answer runtimeapi.Answer, res invoke.Result, sent int64) error {
+func (l *Loop) checkStatus(log *logging.Logger, inv *runtimeapi.Invocation, answer runtimeapi.Answer, res invoke.Result, sent int64) error {
 	status, body := answer.StatusCode, string(answer.Body)
 	if res.Escaped > 0 {
-		log.Warn("killed processes that left the handler's process group but kept its output open", zap.Int("count", res.Escaped))
+		log.Warn("killed processes that left the handler's process group but kept its output open", logging.Int("count", res.Escaped))
 	}
 	switch {
 	case status == httpwire.StatusAccepted:
-		log.Info("invocation done", zap.Bool("success", res.Success()), zap.Duration("duration", res.Duration), zap.Int64("bytes", sent))
+		log.Info("invocation done", logging.Bool("success", res.Success()), logging.Duration("duration", res.Duration), logging.Int64("bytes", sent))
 		return nil
 	case status >= 500:
 		return &runtimeapi.StatusError{Op: httpwire.MethodPost + " " + runtimeapi.PathResponse(inv.RequestID), StatusCode: status, Body: strings.TrimSpace(body)}
 	default:
-		log.Error("Runtime API refused the response", zap.Int("status", status), zap.String("body", strings.TrimSpace(body)), zap.Int64("bytes", sent))
+		log.Error("Runtime API refused the response", logging.Int("status", status), logging.String("body", strings.TrimSpace(body)), logging.Int64("bytes", sent))
 		return nil
 	}
 }

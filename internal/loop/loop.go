@@ -24,11 +24,11 @@ import (
 	"time"
 
 	"github.com/valyala/bytebufferpool"
-	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
 	"github.com/streamstrap/streamstrap/internal/httpwire"
 	"github.com/streamstrap/streamstrap/internal/invoke"
+	"github.com/streamstrap/streamstrap/internal/logging"
 	"github.com/streamstrap/streamstrap/internal/mode"
 	"github.com/streamstrap/streamstrap/internal/runtimeapi"
 )
@@ -92,7 +92,7 @@ type Config struct {
 	// handler some time to exit.
 	KillGrace time.Duration
 	// Logger receives the loop's own records; nil means no logging.
-	Logger *zap.Logger
+	Logger *logging.Logger
 	// HandlerLog receives each line of a handler's stderr.
 	HandlerLog func(requestID string, line []byte)
 	// HandlerExited, if not nil, is called once for each handler of an
@@ -131,7 +131,7 @@ type Loop struct {
 	cfg      Config
 	baseEnv  []string
 	spareEnv []string // baseEnv and EnvContextFD: what a prespawned handler gets
-	log      *zap.Logger
+	log      *logging.Logger
 	spare    *handlerProc // the next invocation's handler with Prespawn; owned by Run
 }
 
@@ -151,7 +151,7 @@ func New(cfg Config) *Loop {
 	}
 	log := cfg.Logger
 	if log == nil {
-		log = zap.NewNop()
+		log = logging.Nop()
 	}
 	l := &Loop{cfg: cfg, baseEnv: baseEnv(cfg.Env), log: log}
 	l.spareEnv = append(slices.Clip(l.baseEnv), EnvContextFD+"="+strconv.Itoa(invoke.ExtraFD))
@@ -189,16 +189,16 @@ func (l *Loop) Run(ctx context.Context) error {
 			return err // it names the call
 		}
 		err = l.Invoke(ctx, inv)
-		if ce := l.log.Check(zapcore.DebugLevel, "runtime stats"); ce != nil {
+		if l.log.Enabled(zapcore.DebugLevel) {
 			// For soak tests, which watch for growth from outside.
-			ce.Write(zap.Int("goroutines", runtime.NumGoroutine()))
+			l.log.Debug("runtime stats", logging.Int("goroutines", runtime.NumGoroutine()))
 		}
 		if err != nil {
 			if ctx.Err() != nil {
 				// A report cut short by the shutdown is not the
 				// Runtime API's failure.
 				l.log.Warn("shutdown cut the report of an invocation short",
-					zap.String("requestId", inv.RequestID), zap.Error(err))
+					logging.String("requestId", inv.RequestID), logging.Error(err))
 				return nil
 			}
 			return err
@@ -210,7 +210,7 @@ func (l *Loop) Run(ctx context.Context) error {
 // runtime must exit; every handler failure is reported to the Runtime API
 // and logged instead.
 func (l *Loop) Invoke(ctx context.Context, inv *runtimeapi.Invocation) error {
-	log := l.log.With(zap.String("requestId", inv.RequestID))
+	log := l.log.With(logging.String("requestId", inv.RequestID))
 	// Reports must go out even when ctx is cancelled by a shutdown, but a
 	// Runtime API that does not take them must not hold the exit.
 	post, cancelPost := graceContext(ctx, shutdownGrace)
@@ -254,7 +254,7 @@ func (l *Loop) Invoke(ctx context.Context, inv *runtimeapi.Invocation) error {
 	}
 	stopOnShutdown := context.AfterFunc(ctx, func() { proc.Stop(ErrShutdown) })
 	defer stopOnShutdown()
-	log.Debug("handler started", zap.Int("pid", proc.Pid()))
+	log.Debug("handler started", logging.Int("pid", proc.Pid()))
 
 	bb := bytebufferpool.Get()
 	defer bytebufferpool.Put(bb)
@@ -326,7 +326,7 @@ func (l *Loop) Invoke(ctx context.Context, inv *runtimeapi.Invocation) error {
 	if !res.Success() {
 		fe := l.failure(res)
 		trailer = fe.Trailer()
-		log.Warn("handler failed after output began", zap.String("errorType", fe.Type), zap.String("error", fe.Message))
+		log.Warn("handler failed after output began", logging.String("errorType", fe.Type), logging.String("error", fe.Message))
 	}
 	answer, err := stream.Close(trailer)
 	if err != nil {

@@ -6,9 +6,8 @@ import (
 	"runtime"
 	"time"
 
-	"go.uber.org/zap"
-
 	"github.com/streamstrap/streamstrap/internal/chunked"
+	"github.com/streamstrap/streamstrap/internal/logging"
 
 	"github.com/streamstrap/streamstrap/internal/runtimeapi"
 )
@@ -50,7 +49,7 @@ func (r Runtime) Run(ctx context.Context) error {
 	log := r.Config.Logger
 	if r.Addr == "" {
 		err := errors.New("AWS_LAMBDA_RUNTIME_API is not set: bootstrap must run inside Lambda, the Runtime Interface Emulator, or `bootstrap local`")
-		log.Error("cannot start", zap.Error(err))
+		log.Error("cannot start", logging.Error(err))
 		return errLogged
 	}
 	loops := max(r.Loops, 1)
@@ -59,9 +58,9 @@ func (r Runtime) Run(ctx context.Context) error {
 	client.SetSplice(r.Splice)
 	defer client.CloseIdle()
 	if fe := r.HandlerErr; fe != nil {
-		log.Error("cannot start the handler", zap.String("errorType", fe.Type), zap.String("error", fe.Message))
+		log.Error("cannot start the handler", logging.String("errorType", fe.Type), logging.String("error", fe.Message))
 		if err := client.PostInitError(ctx, *fe); err != nil {
-			log.Error("reporting the init error failed", zap.Error(err))
+			log.Error("reporting the init error failed", logging.Error(err))
 		}
 		return errLogged
 	}
@@ -74,7 +73,7 @@ func (r Runtime) Run(ctx context.Context) error {
 	logged := make(chan struct{})
 	stopLogging := context.AfterFunc(ctx, func() {
 		defer close(logged)
-		log.Info("shutting down", zap.String("reason", context.Cause(ctx).Error()))
+		log.Info("shutting down", logging.String("reason", context.Cause(ctx).Error()))
 	})
 	defer func() {
 		if !stopLogging() {
@@ -88,10 +87,10 @@ func (r Runtime) Run(ctx context.Context) error {
 			defer ext.Close()
 		}
 	}
-	log.Debug("runtime started", zap.String("handler", cfg.Command.Path), zap.Strings("args", cfg.Command.Args), zap.Int("loops", loops), zap.Int("gomaxprocs", runtime.GOMAXPROCS(0)),
-		zap.Duration("deadlineMargin", cfg.DeadlineMargin))
+	log.Debug("runtime started", logging.String("handler", cfg.Command.Path), logging.Strings("args", cfg.Command.Args), logging.Int("loops", loops), logging.Int("gomaxprocs", runtime.GOMAXPROCS(0)),
+		logging.Duration("deadlineMargin", cfg.DeadlineMargin))
 	if err := RunN(ctx, cfg, loops); err != nil {
-		log.Error("exiting: the Runtime API failed", zap.Error(err))
+		log.Error("exiting: the Runtime API failed", logging.Error(err))
 		return errLogged
 	}
 	log.Debug("shut down")
@@ -103,17 +102,17 @@ func (r Runtime) Run(ctx context.Context) error {
 // Extensions API refuses registrations. A failure is not fatal: the function
 // works as well without it, and is only SIGKILLed at shutdown, as it is
 // without --graceful-shutdown; so it is logged and nil is returned.
-func (r Runtime) registerShutdownExtension(ctx context.Context, log *zap.Logger) *runtimeapi.Extension {
+func (r Runtime) registerShutdownExtension(ctx context.Context, log *logging.Logger) *runtimeapi.Extension {
 	ext, err := runtimeapi.RegisterShutdownExtension(ctx, r.Addr, runtimeapi.ExtensionOptions{
 		UserAgent: r.UserAgent,
 		// event/next never ends while the extension is registered; if it
 		// does, Lambda may stop waiting for the extension, so say so.
-		OnEnd: func(err error) { log.Warn("the shutdown extension's event/next ended", zap.Error(err)) },
+		OnEnd: func(err error) { log.Warn("the shutdown extension's event/next ended", logging.Error(err)) },
 	})
 	if err != nil {
-		log.Warn("graceful shutdown is off: registering the shutdown extension failed; Lambda will SIGKILL the runtime at shutdown", zap.Error(err))
+		log.Warn("graceful shutdown is off: registering the shutdown extension failed; Lambda will SIGKILL the runtime at shutdown", logging.Error(err))
 		return nil
 	}
-	log.Debug("shutdown extension registered", zap.String("extensionId", ext.ID()))
+	log.Debug("shutdown extension registered", logging.String("extensionId", ext.ID()))
 	return ext
 }

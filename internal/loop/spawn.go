@@ -5,9 +5,8 @@ import (
 	"strings"
 	"sync/atomic"
 
-	"go.uber.org/zap"
-
 	"github.com/streamstrap/streamstrap/internal/invoke"
+	"github.com/streamstrap/streamstrap/internal/logging"
 	"github.com/streamstrap/streamstrap/internal/runtimeapi"
 )
 
@@ -62,10 +61,10 @@ func (l *Loop) spawn(env []string, in *invoke.Input, requestID string) (*handler
 func (l *Loop) spawnSpare() *handlerProc {
 	h, err := l.spawn(l.spareEnv, nil, "")
 	if err != nil {
-		l.log.Warn("starting the next handler ahead of its event failed", zap.Error(err))
+		l.log.Warn("starting the next handler ahead of its event failed", logging.Error(err))
 		return nil
 	}
-	l.log.Debug("handler started ahead of its event", zap.Int("pid", h.proc.Pid()))
+	l.log.Debug("handler started ahead of its event", logging.Int("pid", h.proc.Pid()))
 	return h
 }
 
@@ -81,7 +80,7 @@ func (l *Loop) dropSpare() {
 func (l *Loop) stopHandler(h *handlerProc) {
 	h.proc.Stop(ErrShutdown)
 	res := h.proc.Wait()
-	l.log.Debug("handler that got no event ended", zap.Int("pid", h.proc.Pid()), zap.String("how", res.Message()))
+	l.log.Debug("handler that got no event ended", logging.Int("pid", h.proc.Pid()), logging.String("how", res.Message()))
 }
 
 // baseEnv drops the per-invocation variables from env (they are set fresh,

@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/streamstrap/streamstrap/internal/logging"
 	"github.com/streamstrap/streamstrap/internal/mode"
 	"github.com/streamstrap/streamstrap/internal/runtimeapi"
 	"github.com/streamstrap/streamstrap/internal/runtimeapitest"
@@ -48,7 +48,7 @@ func TestLoopLogsTheResponseSize(t *testing.T) {
 				Command:       handler(t, tt.script),
 				Env:           []string{"PATH=" + os.Getenv("PATH")},
 				Mode:          tt.mode,
-				Logger:        zap.New(core),
+				Logger:        logging.NewLogger(core, ""),
 				ResponseLimit: tt.limit,
 			})
 			go func() { done <- l.Run(ctx) }()

@@ -10,10 +10,9 @@ import (
 	"net/http"
 	"strings"
 
-	"go.uber.org/zap"
-
 	"github.com/streamstrap/streamstrap/internal/eventstream"
 	"github.com/streamstrap/streamstrap/internal/localapi"
+	"github.com/streamstrap/streamstrap/internal/logging"
 )
 
 // apiRequest is what the Invoke and InvokeWithResponseStream calls share.
@@ -168,12 +167,12 @@ func (f *Front) invoke(w http.ResponseWriter, r *http.Request) {
 			// Lambda's async queue does, until the server stops.
 			release, err := f.acquireAsync()
 			if err != nil {
-				f.log.Warn("event invocation dropped", zap.String("requestId", inv.RequestID), zap.Error(err))
+				f.log.Warn("event invocation dropped", logging.String("requestId", inv.RequestID), logging.Error(err))
 				return
 			}
 			defer release()
 			if _, err := f.cfg.API.Invoke(f.run, inv); err != nil {
-				f.log.Warn("event invocation ended early", zap.String("requestId", inv.RequestID), zap.Error(err))
+				f.log.Warn("event invocation ended early", logging.String("requestId", inv.RequestID), logging.Error(err))
 			}
 		})
 		return

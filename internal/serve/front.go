@@ -27,10 +27,9 @@ import (
 	"sync"
 	"time"
 
-	"go.uber.org/zap"
-
 	"github.com/streamstrap/streamstrap/internal/functionurl"
 	"github.com/streamstrap/streamstrap/internal/localapi"
+	"github.com/streamstrap/streamstrap/internal/logging"
 )
 
 // MaxPayload is Lambda's quota for a synchronous invocation's request and
@@ -64,13 +63,13 @@ type FrontConfig struct {
 	// free worker. Zero means 30s.
 	Timeout time.Duration
 	// Logger receives the front's records. Nil means none.
-	Logger *zap.Logger
+	Logger *logging.Logger
 }
 
 // Front is the http.Handler of `bootstrap serve`.
 type Front struct {
 	cfg   FrontConfig
-	log   *zap.Logger
+	log   *logging.Logger
 	mux   *http.ServeMux
 	slots chan struct{}
 
@@ -99,7 +98,7 @@ func NewFront(ctx context.Context, cfg FrontConfig) *Front {
 	}
 	log := cfg.Logger
 	if log == nil {
-		log = zap.NewNop()
+		log = logging.Nop()
 	}
 	f := &Front{cfg: cfg, log: log, mux: http.NewServeMux(), slots: make(chan struct{}, cfg.Concurrency),
 		run: ctx, closing: make(chan struct{})}
@@ -195,14 +194,14 @@ func acquireError(w http.ResponseWriter, err error) {
 // functionURL serves r as a Function URL does.
 func (f *Front) functionURL(w http.ResponseWriter, r *http.Request) {
 	id := newID()
-	log := f.log.With(zap.String("requestId", id))
+	log := f.log.With(logging.String("requestId", id))
 	event, err := functionurl.Event(r, functionurl.Options{RequestID: id, Time: time.Now()})
 	if err != nil {
 		var tooLarge *functionurl.TooLargeError
 		if errors.As(err, &tooLarge) {
 			http.Error(w, "Request Entity Too Large", http.StatusRequestEntityTooLarge)
 		}
-		log.Info("function URL request not read", zap.Error(err))
+		log.Info("function URL request not read", logging.Error(err))
 		return
 	}
 	release, ok := f.worker(w, r)
@@ -220,7 +219,7 @@ func (f *Front) functionURL(w http.ResponseWriter, r *http.Request) {
 	res, err := f.cfg.API.Invoke(f.run, inv)
 	switch {
 	case err != nil:
-		log.Warn("function URL invocation ended early", zap.Error(err))
+		log.Warn("function URL invocation ended early", logging.Error(err))
 		if fw == nil || fw.Fail() {
 			if fw == nil {
 				http.Error(w, "Internal Server Error", http.StatusBadGateway)
@@ -229,21 +228,21 @@ func (f *Front) functionURL(w http.ResponseWriter, r *http.Request) {
 		}
 		panic(http.ErrAbortHandler)
 	case fw == nil: // an /error before any output
-		log.Warn("function failed before its response began; answered 502", zap.String("errorType", errorType(res)), zap.String("error", errorMessage(res)))
+		log.Warn("function failed before its response began; answered 502", logging.String("errorType", errorType(res)), logging.String("error", errorMessage(res)))
 		http.Error(w, "Internal Server Error", http.StatusBadGateway)
 	case res.Failed():
 		if fw.Fail() {
-			log.Warn("function failed before its response began; answered 502", zap.String("errorType", errorType(res)), zap.String("error", errorMessage(res)))
+			log.Warn("function failed before its response began; answered 502", logging.String("errorType", errorType(res)), logging.String("error", errorMessage(res)))
 			return
 		}
 		log.Warn("function failed after its response began; the response ends without its terminating chunk",
-			zap.String("errorType", errorType(res)), zap.String("error", errorMessage(res)))
+			logging.String("errorType", errorType(res)), logging.String("error", errorMessage(res)))
 		// The status is sent: ending the response abnormally is the only
 		// way left to tell the client.
 		panic(http.ErrAbortHandler)
 	default:
 		if err := fw.Close(); err != nil {
-			log.Warn("function URL response refused", zap.Error(err))
+			log.Warn("function URL response refused", logging.Error(err))
 		}
 	}
 }

@@ -10,9 +10,10 @@ import (
 	"strconv"
 	"time"
 
-	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/streamstrap/streamstrap/internal/localapi"
+	"github.com/streamstrap/streamstrap/internal/logging"
 )
 
 // Defaults of Config.
@@ -56,7 +57,7 @@ type Config struct {
 	// JSONLog writes them as platform.* JSON records.
 	JSONLog bool
 	// Logger receives the server's own records. Nil means none.
-	Logger *zap.Logger
+	Logger *logging.Logger
 	// Banner receives the lines that say where the server listens. Nil
 	// means they are not written.
 	Banner io.Writer
@@ -88,7 +89,7 @@ func (c Config) withDefaults() Config {
 		c.MemoryMB = DefaultMemoryMB
 	}
 	if c.Logger == nil {
-		c.Logger = zap.NewNop()
+		c.Logger = logging.Nop()
 	}
 	return c
 }
@@ -148,7 +149,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	if host, _, _ := net.SplitHostPort(cfg.Listen); !isLoopback(host) {
 		log.Warn("listening beyond this machine: serve has no authentication, anyone who can reach the address can run the function",
-			zap.String("listen", ln.Addr().String()))
+			logging.String("listen", ln.Addr().String()))
 	}
 
 	// run outlives the requests: it ends only once the runtime has
@@ -158,7 +159,7 @@ func Run(ctx context.Context, cfg Config) error {
 	front := NewFront(run, FrontConfig{API: api, FunctionName: cfg.FunctionName, FunctionARN: cfg.FunctionARN(),
 		Concurrency: cfg.Concurrency, Timeout: cfg.Timeout, Logger: log})
 	srv := &http.Server{Handler: front, ReadHeaderTimeout: ReadHeaderTimeout, MaxHeaderBytes: MaxHeaderBytes,
-		ErrorLog: zap.NewStdLog(log)}
+		ErrorLog: log.StdLog(zapcore.InfoLevel)}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
@@ -183,7 +184,7 @@ func Run(ctx context.Context, cfg Config) error {
 		if runtimeErr == nil {
 			runtimeErr = errors.New("serve: the runtime stopped")
 		}
-		log.Error("the runtime stopped; shutting down", zap.Error(runtimeErr))
+		log.Error("the runtime stopped; shutting down", logging.Error(runtimeErr))
 	case err := <-served:
 		runtimeErr = fmt.Errorf("serve: %w", err)
 	}

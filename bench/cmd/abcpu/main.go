@@ -123,8 +123,15 @@ func measure(bin string, cfg config) (d time.Duration, err error) {
 	}
 	if out := os.Getenv("ABCPU_PERF"); out != "" {
 		// perf record of the bootstrap (not its handlers) over the batch.
-		rec := exec.Command("perf", "record", "-q", "-e", "cpu-clock", "-F", "4000", "-g", "--no-inherit",
-			"-p", strconv.Itoa(p.Pid()), "-o", out)
+		// ABCPU_PERF_EVENT records another event, every one of them (for a
+		// tracepoint such as raw_syscalls:sys_enter: what was called, and
+		// from where, per invocation).
+		sample := []string{"-e", "cpu-clock", "-F", "4000"}
+		if ev := os.Getenv("ABCPU_PERF_EVENT"); ev != "" {
+			sample = []string{"-e", ev, "-c", "1"}
+		}
+		rec := exec.Command("perf", append(append([]string{"record", "-q"}, sample...), "-g", "--no-inherit",
+			"-p", strconv.Itoa(p.Pid()), "-o", out)...)
 		rec.Stderr = os.Stderr
 		if err := rec.Start(); err != nil {
 			return 0, err
