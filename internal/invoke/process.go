@@ -1,11 +1,12 @@
 package invoke
 
 import (
-	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"strings"
 	"sync"
@@ -202,10 +203,7 @@ func startProcess(cmd Command, opts Options, in *Input) (*Process, error) {
 	if cmd.Path == "" {
 		return nil, errors.New("start handler: empty executable path")
 	}
-	marker, err := newMarker()
-	if err != nil {
-		return nil, fmt.Errorf("start handler %s: %w", cmd.Path, err)
-	}
+	marker := newMarker()
 	// fds are every pipe end still to be closed on failure (-1 once
 	// closed); the child's ends are closed in any case once it has them.
 	var fds [8]int
@@ -324,16 +322,18 @@ func startProcess(cmd Command, opts Options, in *Input) (*Process, error) {
 var pipeNames = [4]string{"stdin", "stdout", "stderr", "extra"}
 
 // newMarker returns a MarkerVar entry with a fresh random value: 128 bits,
-// so that no two processes of any bootstrap on the host share one.
-func newMarker() (string, error) {
+// so that no two processes of any bootstrap on the host share one. They
+// come from the runtime's ChaCha8 generator (math/rand/v2), seeded from the
+// kernel at start: the marker needs to be unique, and crypto/rand would
+// link crypto's FIPS module, whose initialisation runs at every cold start.
+func newMarker() string {
 	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", fmt.Errorf("marker: %w", err)
-	}
+	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
+	binary.LittleEndian.PutUint64(b[8:], rand.Uint64())
 	var s [len(MarkerVar) + 1 + 2*len(b)]byte
 	copy(s[:], MarkerVar+"=")
 	hex.Encode(s[len(MarkerVar)+1:], b[:])
-	return string(s[:]), nil
+	return string(s[:])
 }
 
 // dedupEnv appends env to dst without duplicate names, the last entry of a
