@@ -489,13 +489,19 @@ func (c *capReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// answerReaders keep the 4 KiB buffers answers are read through: one answer
+// per invocation, and nothing of the Response refers to the buffer.
+var answerReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
+
 // readAnswer reads the server's final answer, skipping interim (1xx)
 // answers as RFC 9110 §15.2 requires, with every head and the body bounded.
 func (s *Stream) readAnswer() (*Response, error) {
 	// Read raw (see package rawio): this read is the first call once the
 	// server answers.
 	cr := &capReader{r: rawio.NewReader(s.conn)}
-	br := bufio.NewReaderSize(cr, 4096)
+	br := answerReaders.Get().(*bufio.Reader)
+	br.Reset(cr)
+	defer func() { br.Reset(nil); answerReaders.Put(br) }()
 	for interim := 0; ; interim++ {
 		cr.n = MaxAnswerHead
 		resp, err := httpwire.ReadResponse(br, nil)

@@ -37,6 +37,7 @@ type pipeReader struct {
 	eof      bool          // io.EOF has been returned; every later Read returns it too
 	draining bool          // the drain deadline fired; only non-blocking reads from now on
 	budget   int           // bytes the drain may still deliver
+	grow     int           // pipe size to ask for at the first read that finds the pipe full; 0: none
 }
 
 // Read reads what the pipe holds, blocking until the handler writes, and
@@ -56,6 +57,15 @@ func (r *pipeReader) Read(b []byte) (int, error) {
 			r.raw = rawio.NewReader(r.f)
 		}
 		n, err := r.raw.Read(b)
+		if r.grow > 0 && n >= defaultPipeCapacity {
+			// The pipe was full: this handler writes faster than it is
+			// read, so a larger pipe halves the wake-ups per byte (see
+			// growPipe). Asked for only then, not at every spawn: most
+			// responses never fill 64 KiB, and the fcntl is one system
+			// call more per invocation.
+			growPipe(r.f, r.grow)
+			r.grow = 0
+		}
 		switch {
 		case err == nil:
 			return n, nil
@@ -146,6 +156,14 @@ func (r *pipeReader) SyscallConn() (syscall.RawConn, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.mu.Lock()
+	if r.grow > 0 {
+		// splice moves what the pipe holds per call: a larger pipe, at
+		// once, as every pipe had before Read asked only once full.
+		growPipe(r.f, r.grow)
+		r.grow = 0
+	}
+	r.mu.Unlock()
 	return pipeConn{r: r, rc: rc}, nil
 }
 

@@ -293,7 +293,7 @@ func startProcess(cmd Command, opts Options, in *Input) (*Process, error) {
 	if opts.ExtraPipe && parent[3] >= 0 {
 		p.extra = os.NewFile(uintptr(parent[3]), "|3")
 	}
-	growPipe(p.stdout.f, stdoutPipeSize)
+	p.stdout.grow = stdoutPipeSize
 	if p.killGrace <= 0 {
 		p.killGrace = defaultKillGrace
 	}

@@ -3,6 +3,8 @@ package invoke
 import (
 	"bytes"
 	"unicode/utf8"
+
+	"github.com/valyala/bytebufferpool"
 )
 
 // maxStderrLine is the longest stderr line delivered in one piece; longer
@@ -13,11 +15,22 @@ const maxStderrLine = 64 << 10
 // maxStderrLine+1 only for handlers that write long lines.
 const initialStderrBuf = 4 << 10
 
+// stderrBuffers is a pool of its own: the default one also holds the loop's
+// 256 KiB copy buffers, which a stderr reader must not take.
+var stderrBuffers bytebufferpool.Pool
+
 // readStderr runs on its own goroutine: it reads stderr until EOF or the
 // drain deadline, splits it into lines and hands each to emitLine.
 func (p *Process) readStderr() {
 	defer close(p.stderrDone)
-	buf := make([]byte, initialStderrBuf)
+	// The buffer comes from a pool: one per invocation, and the lines
+	// handed out are only valid during their callback (Options.Stderr).
+	bb := stderrBuffers.Get()
+	if cap(bb.B) < initialStderrBuf {
+		bb.B = make([]byte, initialStderrBuf)
+	}
+	buf := bb.B[:cap(bb.B)]
+	defer func() { bb.B = buf[:0]; stderrBuffers.Put(bb) }()
 	// buf[start:end] is pending data; buf[start:scan] is known to hold no
 	// newline, so each byte is searched once.
 	start, scan, end := 0, 0, 0

@@ -18,8 +18,9 @@ import (
 // A Logger is safe for concurrent use. A nil *Logger, like NewLogger(nil),
 // discards everything.
 type Logger struct {
-	core zapcore.Core
-	name string
+	core   zapcore.Core
+	name   string
+	fields []zapcore.Field // With's, written before each line's own
 }
 
 // NewLogger returns a Logger that writes to core under the logger name name
@@ -34,13 +35,16 @@ func NewLogger(core zapcore.Core, name string) *Logger {
 // Nop returns a Logger that discards everything.
 func Nop() *Logger { return NewLogger(nil, "") }
 
-// With returns a Logger that adds fields to every line it writes. The fields
-// are encoded once, here, not per line.
+// With returns a Logger that adds fields to every line it writes, before
+// the line's own. They are encoded with each line, not here as zap's With
+// does: the logger of an invocation writes one line or none, and an eager
+// With (a clone of the encoder and its buffer) cost more than that line.
 func (l *Logger) With(fields ...zapcore.Field) *Logger {
 	if l == nil || len(fields) == 0 {
 		return l
 	}
-	return &Logger{core: l.core.With(fields), name: l.name}
+	all := make([]zapcore.Field, 0, len(l.fields)+len(fields))
+	return &Logger{core: l.core, name: l.name, fields: append(append(all, l.fields...), fields...)}
 }
 
 // Enabled reports whether a line at lvl would be written.
@@ -75,6 +79,9 @@ func (l *Logger) write(lvl zapcore.Level, msg string, fields []zapcore.Field) {
 	}
 	ent := zapcore.Entry{LoggerName: l.name, Time: time.Now(), Level: lvl, Message: msg}
 	if ce := l.core.Check(ent, nil); ce != nil {
+		if len(l.fields) > 0 {
+			fields = append(l.fields[:len(l.fields):len(l.fields)], fields...)
+		}
 		ce.Write(fields...)
 	}
 }

@@ -38,6 +38,10 @@ func TestLoggerMatchesZap(t *testing.T) {
 			o.With(String("requestId", "r1")).Info("done", Int("n", 1))
 			z.With(zap.String("requestId", "r1")).Info("done", zap.Int("n", 1))
 		}},
+		{"with, twice", func(o *Logger, z *zap.Logger) {
+			o.With(String("a", "1")).With(Int("b", 2)).Warn("done", Bool("c", true))
+			z.With(zap.String("a", "1")).With(zap.Int("b", 2)).Warn("done", zap.Bool("c", true))
+		}},
 		{"below the level", func(o *Logger, z *zap.Logger) {
 			o.Debug("hidden", String("a", "b"))
 			z.Debug("hidden", zap.String("a", "b"))
