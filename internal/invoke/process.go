@@ -62,6 +62,13 @@ type Options struct {
 	// group); 50ms when zero or negative.
 	DrainTimeout time.Duration
 
+	// StderrPipe, when not nil, is the handler's stderr: a pipe shared
+	// with the handlers before and after it, never with one running at
+	// the same time (see StderrPipe). Stderr and StderrTail work as with a
+	// pipe of its own; DrainTimeout then bounds stdout only. Nil gives the
+	// handler a stderr pipe of its own.
+	StderrPipe *StderrPipe
+
 	// ExtraPipe, when true, gives the handler one more pipe, open for
 	// reading as descriptor ExtraFD. Feed writes Input.Extra to it and
 	// closes it just before the handler's stdin gets its first byte, so a
@@ -124,11 +131,12 @@ type Process struct {
 	stdinOnce sync.Once // closes stdin exactly once: the writer and Wait both try
 	extra     *os.File  // parent's write end of the ExtraFD pipe; nil without ExtraPipe
 	extraOnce sync.Once
-	stdout    pipeReader // parent's read end of stdout
-	stderr    pipeReader // parent's read end of stderr
+	stdout    pipeReader  // parent's read end of stdout
+	stderr    pipeReader  // parent's read end of stderr; unused with shared
+	shared    *StderrPipe // Options.StderrPipe, which p is attached to until Wait; nil: stderr is p's own
 
 	stdinDone  chan struct{} // closed when the stdin writer returns; nil if there is none
-	stderrDone chan struct{} // closed when the stderr reader returns
+	stderrDone chan struct{} // closed when the stderr reader returns; nil with shared
 	exited     chan struct{} // closed when the handler is reaped and its group killed
 
 	// timers counts armed timers whose callback may still run, so that Wait
@@ -152,7 +160,8 @@ type Process struct {
 	maxRSS   int64
 	exitedAt time.Time
 
-	// Owned by the stderr goroutine until stderrDone is closed.
+	// Owned by the stderr goroutine until stderrDone is closed (with
+	// shared: by shared's reader, under its lock, until the detach).
 	tail     [][]byte
 	tailNext int
 
@@ -219,7 +228,15 @@ func startProcess(cmd Command, opts Options, in *Input) (*Process, error) {
 	if opts.ExtraPipe {
 		pipes = 4
 	}
+	shared := opts.StderrPipe
 	for i := range pipes {
+		if i == 2 && shared != nil {
+			// No stderr pipe of its own: fds[4:6] stay -1, and the
+			// child gets the shared write end, which is not ours to close.
+			fds[n], fds[n+1] = -1, -1
+			n += 2
+			continue
+		}
 		if err := pipeCloexec(fds[n : n+2]); err != nil {
 			closeAll()
 			return nil, fmt.Errorf("start handler %s: %s pipe: %w", cmd.Path, pipeNames[i], os.NewSyscallError("pipe2", err))
@@ -228,11 +245,16 @@ func startProcess(cmd Command, opts Options, in *Input) (*Process, error) {
 	}
 	// fds[0:2] stdin, [2:4] stdout, [4:6] stderr, [6:8] extra, each {read, write}.
 	child := [4]uintptr{uintptr(fds[0]), uintptr(fds[3]), uintptr(fds[5]), uintptr(fds[6])}
+	if shared != nil {
+		child[2] = uintptr(shared.w)
+	}
 	// Non-blocking parent ends are registered with the runtime's poller
 	// by os.NewFile below, so reads and writes park goroutines, not
 	// threads; set before the fork, so that prefill cannot block.
 	setNonblock(fds[2])
-	setNonblock(fds[4])
+	if shared == nil {
+		setNonblock(fds[4])
+	}
 	var rest Input
 	if in != nil {
 		rest = prefill(&fds, pipes, *in) // and makes the write ends non-blocking that stay open
@@ -243,6 +265,34 @@ func startProcess(cmd Command, opts Options, in *Input) (*Process, error) {
 		}
 	}
 	parent := [4]int{fds[1], fds[2], fds[4], fds[7]}
+
+	p := &Process{
+		marker:    marker,
+		killGrace: opts.KillGrace,
+		drain:     opts.DrainTimeout,
+		onStderr:  opts.Stderr,
+		tailMax:   opts.StderrTail,
+		shared:    shared,
+		exited:    make(chan struct{}),
+	}
+	if p.killGrace <= 0 {
+		p.killGrace = defaultKillGrace
+	}
+	if p.drain <= 0 {
+		p.drain = defaultDrainTimeout
+	}
+	switch {
+	case p.tailMax == 0:
+		p.tailMax = defaultStderrTail
+	case p.tailMax < 0:
+		p.tailMax = 0
+	}
+	if shared != nil {
+		// From before the fork: the handler's first line is its own.
+		shared.attach(p)
+	} else {
+		p.stderrDone = make(chan struct{})
+	}
 
 	args := make([]string, 0, 1+len(cmd.Args))
 	args = append(append(args, cmd.Path), cmd.Args...)
@@ -258,25 +308,21 @@ func startProcess(cmd Command, opts Options, in *Input) (*Process, error) {
 	})
 	if err != nil {
 		closeAll()
+		if shared != nil {
+			shared.detach(p)
+		}
 		return nil, fmt.Errorf("start handler: %w", &os.PathError{Op: "fork/exec", Path: cmd.Path, Err: err})
 	}
+	p.pid, p.started = pid, started
 	// The child has its copies; keeping ours would hold the pipes open
-	// (stdout would never reach EOF, stdin never EPIPE).
-	for _, fd := range child[:pipes] {
-		closeRaw(int(fd))
+	// (stdout would never reach EOF, stdin never EPIPE). The shared
+	// stderr's write end stays open for the next handler.
+	for i, fd := range child[:pipes] {
+		if i != 2 || shared == nil {
+			closeRaw(int(fd))
+		}
 	}
 
-	p := &Process{
-		pid:        pid,
-		marker:     marker,
-		started:    started,
-		killGrace:  opts.KillGrace,
-		drain:      opts.DrainTimeout,
-		onStderr:   opts.Stderr,
-		tailMax:    opts.StderrTail,
-		stderrDone: make(chan struct{}),
-		exited:     make(chan struct{}),
-	}
 	if pidfd >= 0 {
 		// Waiting for the exit then parks a goroutine on the poller
 		// instead of holding a thread in waitid, which would make the
@@ -289,23 +335,13 @@ func startProcess(cmd Command, opts Options, in *Input) (*Process, error) {
 		p.stdin = os.NewFile(uintptr(parent[0]), "|0")
 	}
 	p.stdout.f = os.NewFile(uintptr(parent[1]), "|1")
-	p.stderr.f = os.NewFile(uintptr(parent[2]), "|2")
+	if shared == nil {
+		p.stderr.f = os.NewFile(uintptr(parent[2]), "|2")
+	}
 	if opts.ExtraPipe && parent[3] >= 0 {
 		p.extra = os.NewFile(uintptr(parent[3]), "|3")
 	}
 	p.stdout.grow = stdoutPipeSize
-	if p.killGrace <= 0 {
-		p.killGrace = defaultKillGrace
-	}
-	if p.drain <= 0 {
-		p.drain = defaultDrainTimeout
-	}
-	switch {
-	case p.tailMax == 0:
-		p.tailMax = defaultStderrTail
-	case p.tailMax < 0:
-		p.tailMax = 0
-	}
 	if in != nil {
 		// Fed at the fork: the handler had its input from its first
 		// instruction. No goroutine runs yet, so no lock is needed.
@@ -314,7 +350,9 @@ func startProcess(cmd Command, opts Options, in *Input) (*Process, error) {
 		p.feed(rest.Extra, rest.Stdin)
 	}
 	go p.wait()
-	go p.readStderr()
+	if shared == nil {
+		go p.readStderr()
+	}
 	return p, nil
 }
 
@@ -416,7 +454,9 @@ func (p *Process) wait() {
 
 	drainBy := p.exitedAt.Add(p.drain)
 	_ = p.stdout.f.SetReadDeadline(drainBy)
-	_ = p.stderr.f.SetReadDeadline(drainBy)
+	if p.shared == nil {
+		_ = p.stderr.f.SetReadDeadline(drainBy)
+	}
 }
 
 // reap collects the exited handler's status and resource usage with wait4;
@@ -475,14 +515,22 @@ func (p *Process) finish() {
 	if p.stdinDone != nil {
 		<-p.stdinDone
 	}
-	<-p.stderrDone
+	if p.shared != nil {
+		// Exited and its group killed (<-p.exited): what the shared
+		// pipe holds now is all of the handler's.
+		p.shared.detach(p)
+	} else {
+		<-p.stderrDone
+	}
 	p.timers.Wait()
 	escaped := 0
-	if p.stdout.drained() || p.stderr.drained() {
+	if p.stdout.drained() || (p.shared == nil && p.stderr.drained()) {
 		escaped = killMarked(p.marker)
 	}
 	_ = p.stdout.f.Close()
-	_ = p.stderr.f.Close()
+	if p.shared == nil {
+		_ = p.stderr.f.Close()
+	}
 
 	p.mu.Lock()
 	from := p.fed

@@ -19,65 +19,100 @@ const initialStderrBuf = 4 << 10
 // 256 KiB copy buffers, which a stderr reader must not take.
 var stderrBuffers bytebufferpool.Pool
 
+// lineSplitter splits what is read from a stderr pipe into lines and hands each to
+// emit; a Process's own reader and a StderrPipe both use it.
+type lineSplitter struct {
+	bb *bytebufferpool.ByteBuffer
+	// buf[start:end] is pending data; buf[start:scan] is known to hold no
+	// newline, so each byte is searched once.
+	buf              []byte
+	start, scan, end int
+}
+
+// newLineSplitter takes a buffer from the pool; release gives it back.
+func newLineSplitter() *lineSplitter {
+	bb := stderrBuffers.Get()
+	if cap(bb.B) < initialStderrBuf {
+		bb.B = make([]byte, initialStderrBuf)
+	}
+	return &lineSplitter{bb: bb, buf: bb.B[:cap(bb.B)]}
+}
+
+func (l *lineSplitter) release() {
+	l.bb.B = l.buf[:0]
+	stderrBuffers.Put(l.bb)
+	l.bb, l.buf = nil, nil
+}
+
+// space returns where the next read goes: never empty.
+func (l *lineSplitter) space() []byte {
+	if l.end == len(l.buf) {
+		if l.start > 0 {
+			copy(l.buf, l.buf[l.start:l.end])
+			l.end -= l.start
+			l.scan -= l.start
+			l.start = 0
+		} else {
+			grown := make([]byte, min(2*len(l.buf), maxStderrLine+1))
+			copy(grown, l.buf[:l.end])
+			l.buf = grown
+		}
+	}
+	return l.buf[l.end:]
+}
+
+// wrote takes n bytes read into space and emits every complete line, and a
+// piece of an overlong one.
+func (l *lineSplitter) wrote(n int, emit func(line []byte, trimCR bool)) {
+	l.end += n
+	for {
+		i := bytes.IndexByte(l.buf[l.scan:l.end], '\n')
+		if i < 0 {
+			l.scan = l.end
+			break
+		}
+		nl := l.scan + i
+		emit(l.buf[l.start:nl], true)
+		l.start, l.scan = nl+1, nl+1
+	}
+	// One byte more than a full piece is buffered before splitting, so
+	// that a line of exactly maxStderrLine bytes followed by its newline
+	// stays one line.
+	if l.end-l.start > maxStderrLine {
+		cut := splitPoint(l.buf[l.start:l.end])
+		emit(l.buf[l.start:l.start+cut], false)
+		l.start += cut
+	}
+	if l.start == l.end {
+		l.start, l.scan, l.end = 0, 0, 0
+	}
+}
+
+// flush emits the unterminated rest, as the last line of its writer.
+func (l *lineSplitter) flush(emit func(line []byte, trimCR bool)) {
+	if l.start < l.end {
+		emit(l.buf[l.start:l.end], true)
+	}
+	l.start, l.scan, l.end = 0, 0, 0
+}
+
 // readStderr runs on its own goroutine: it reads stderr until EOF or the
 // drain deadline, splits it into lines and hands each to emitLine.
 func (p *Process) readStderr() {
 	defer close(p.stderrDone)
 	// The buffer comes from a pool: one per invocation, and the lines
 	// handed out are only valid during their callback (Options.Stderr).
-	bb := stderrBuffers.Get()
-	if cap(bb.B) < initialStderrBuf {
-		bb.B = make([]byte, initialStderrBuf)
-	}
-	buf := bb.B[:cap(bb.B)]
-	defer func() { bb.B = buf[:0]; stderrBuffers.Put(bb) }()
-	// buf[start:end] is pending data; buf[start:scan] is known to hold no
-	// newline, so each byte is searched once.
-	start, scan, end := 0, 0, 0
+	l := newLineSplitter()
+	defer l.release()
 	for {
-		for {
-			i := bytes.IndexByte(buf[scan:end], '\n')
-			if i < 0 {
-				scan = end
-				break
-			}
-			nl := scan + i
-			p.emitLine(buf[start:nl], true)
-			start, scan = nl+1, nl+1
-		}
-		// One byte more than a full piece is buffered before splitting,
-		// so that a line of exactly maxStderrLine bytes followed by its
-		// newline stays one line.
-		if end-start > maxStderrLine {
-			cut := splitPoint(buf[start:end])
-			p.emitLine(buf[start:start+cut], false)
-			start += cut
-		}
-		if start == end {
-			start, scan, end = 0, 0, 0
-		}
-		if end == len(buf) {
-			if start > 0 {
-				copy(buf, buf[start:end])
-				end -= start
-				scan -= start
-				start = 0
-			} else {
-				grown := make([]byte, min(2*len(buf), maxStderrLine+1))
-				copy(grown, buf[:end])
-				buf = grown
-			}
-		}
-		n, err := p.stderr.Read(buf[end:])
-		end += n
+		n, err := p.stderr.Read(l.space())
 		if err != nil {
 			// pipeReader returns data or an error, never both, so
 			// everything complete has been delivered already.
-			if start < end {
-				p.emitLine(buf[start:end], true)
-			}
+			l.flush(p.emitLine)
 			return
 		}
+		l.wrote(n, p.emitLine)
 	}
 }
 

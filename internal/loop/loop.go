@@ -132,7 +132,8 @@ type Loop struct {
 	baseEnv  []string
 	spareEnv []string // baseEnv and EnvContextFD: what a prespawned handler gets
 	log      *logging.Logger
-	spare    *handlerProc // the next invocation's handler with Prespawn; owned by Run
+	spare    *handlerProc       // the next invocation's handler with Prespawn; owned by Run
+	stderr   *invoke.StderrPipe // the handlers' shared stderr without Prespawn, nil with; owned by Run
 }
 
 // New returns a Loop for cfg, filling in defaults.
@@ -166,6 +167,17 @@ func New(cfg Config) *Loop {
 // waiting is ended (SIGTERM, then SIGKILL) before Run returns.
 func (l *Loop) Run(ctx context.Context) error {
 	defer l.dropSpare()
+	if !l.cfg.Prespawn {
+		// One handler at a time: they can share one stderr pipe and its
+		// reader, which saves each invocation a pipe of its own. A spare
+		// runs beside the handler before it, so Prespawn keeps one each.
+		if sp, err := invoke.NewStderrPipe(l.unattachedLine); err == nil {
+			l.stderr = sp
+			defer func() { _ = sp.Close(); l.stderr = nil }()
+		} else {
+			l.log.Warn("each handler gets a stderr pipe of its own", logging.Error(err))
+		}
+	}
 	for {
 		if ctx.Err() != nil {
 			return nil

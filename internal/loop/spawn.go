@@ -36,10 +36,11 @@ func (l *Loop) spawn(env []string, in *invoke.Input, requestID string) (*handler
 		}
 	}
 	opts := invoke.Options{
-		Env:       env,
-		KillGrace: l.cfg.KillGrace,
-		Stderr:    onLine,
-		ExtraPipe: true,
+		Env:        env,
+		KillGrace:  l.cfg.KillGrace,
+		Stderr:     onLine,
+		ExtraPipe:  true,
+		StderrPipe: l.stderr,
 	}
 	var proc *invoke.Process
 	var err error
@@ -53,6 +54,15 @@ func (l *Loop) spawn(env []string, in *invoke.Input, requestID string) (*handler
 	}
 	h.proc = proc
 	return h, nil
+}
+
+// unattachedLine logs a line of the shared stderr that arrived while no
+// handler was attached (a process that left a handler's group), with no
+// request id.
+func (l *Loop) unattachedLine(line []byte) {
+	if hl := l.cfg.HandlerLog; hl != nil {
+		hl("", line)
+	}
 }
 
 // spawnSpare starts the next invocation's handler, or returns nil if it
