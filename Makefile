@@ -96,12 +96,13 @@ test:
 	cd bench && $(GO) vet ./... && $(GO) test -count=1 ./...
 	$(MAKE) --no-print-directory fuzz
 
-## fuzz: every parser of outside input, FUZZTIME each (12 targets: about a minute in all)
+## fuzz: every parser of outside input, FUZZTIME each (13 targets: about a minute in all)
 FUZZ_TARGETS := \
 	internal/runtimeapi:FuzzNextHeaders internal/chunked:FuzzReadAnswer internal/handler:FuzzSplitWords \
 	internal/prelude:FuzzParser internal/preflight:FuzzCheck internal/cgi:FuzzFromEvent \
 	internal/cgi:FuzzPathInfo internal/eventstream:FuzzDecode internal/functionurl:FuzzWriter \
-	internal/httpwire:FuzzAnswer internal/httpwire:FuzzCanonicalKey internal/loop:FuzzContextJSON
+	internal/httpwire:FuzzAnswer internal/httpwire:FuzzCanonicalKey internal/loop:FuzzContextJSON \
+	internal/sniff:FuzzContentType
 fuzz:
 	@echo "fuzzing for $(FUZZTIME) each: a line every 3s, and the last ones may show 0/sec; each stops by itself"
 	@# Go's fuzzer can end a clean run with "context deadline exceeded" when
