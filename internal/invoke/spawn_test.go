@@ -286,3 +286,38 @@ func TestExitWaitUsesAPidfd(t *testing.T) {
 		t.Error("no pidfd: the waiter fell back to a thread blocked in waitid (a kernel before 5.3?)")
 	}
 }
+
+// TestExitSeenWhateverStdoutDoes: a handler that closes stdout and runs on,
+// one that exits while a child of its group keeps stdout open, and ones that
+// end at once are all waited for correctly, and no descriptor is left behind.
+func TestExitSeenWhateverStdoutDoes(t *testing.T) {
+	before := countFDs(t)
+	t.Run("stdout closed early", func(t *testing.T) {
+		p := start(t, script(t, `echo out; exec >&-; sleep 0.3; exit 4`), Options{})
+		out, _ := io.ReadAll(p.Stdout())
+		r := p.Wait()
+		if string(out) != "out\n" || r.ExitCode != 4 || r.Duration < 300*time.Millisecond {
+			t.Fatalf("output %q, result %+v", out, r)
+		}
+	})
+	t.Run("stdout held by a child", func(t *testing.T) {
+		p := start(t, script(t, `sleep 30 & echo out; exit 3`), Options{})
+		out, _ := io.ReadAll(p.Stdout())
+		r := p.Wait()
+		if string(out) != "out\n" || r.ExitCode != 3 {
+			t.Fatalf("output %q, result %+v", out, r)
+		}
+	})
+	t.Run("ends at once", func(t *testing.T) {
+		for range 20 {
+			p := start(t, script(t, `exit 2`), Options{})
+			_, _ = io.ReadAll(p.Stdout())
+			if r := p.Wait(); r.ExitCode != 2 {
+				t.Fatalf("result %+v", r)
+			}
+		}
+	})
+	if after := countFDs(t); after != before {
+		t.Errorf("descriptors: %d before, %d after", before, after)
+	}
+}
