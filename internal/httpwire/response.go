@@ -70,14 +70,21 @@ func ReadResponse(br *bufio.Reader, names map[string]string) (*Response, error) 
 		// RFC 9110 §15: a status code is 100-599 (3 digits, a class 1-5).
 		return nil, fmt.Errorf("malformed status line %.100q", line)
 	}
-	resp := &Response{StatusCode: code, ProtoMinor: int(line[7] - '0'), Header: make(Header, 8)}
+	resp := &Response{StatusCode: code, ProtoMinor: int(line[7] - '0')}
+	// The values are gathered in one buffer and made one string at the
+	// end, which the fields' values are slices of: an answer's head costs
+	// a handful of allocations, not two per field (a /next answer has
+	// seven or eight fields, at every invocation).
+	var fieldArr [16]field
+	var valueArr [512]byte
+	fields, values := fieldArr[:0], valueArr[:0]
 	for n := 0; ; n++ {
 		line, err := readLine(br, &total)
 		if err != nil {
 			return nil, err
 		}
 		if len(line) == 0 {
-			return resp, nil
+			break
 		}
 		if n >= MaxHeadLines {
 			return nil, ErrHeadTooLarge
@@ -86,9 +93,31 @@ func ReadResponse(br *bufio.Reader, names map[string]string) (*Response, error) 
 		if !ok || len(name) == 0 || bytes.ContainsAny(name, " \t") {
 			return nil, fmt.Errorf("malformed header line %.100q", line)
 		}
-		key := headerKey(name, names)
-		resp.Header[key] = append(resp.Header[key], string(bytes.Trim(value, " \t")))
+		start := len(values)
+		values = append(values, bytes.Trim(value, " \t")...)
+		fields = append(fields, field{key: headerKey(name, names), start: start, end: len(values)})
 	}
+	all := string(values)
+	strs := make([]string, len(fields))
+	resp.Header = make(Header, len(fields))
+	for i, f := range fields {
+		strs[i] = all[f.start:f.end]
+		if vs, ok := resp.Header[f.key]; ok {
+			resp.Header[f.key] = append(vs, strs[i])
+			continue
+		}
+		// Capacity one: a later Add to this field copies instead of
+		// writing over the next field's value.
+		resp.Header[f.key] = strs[i : i+1 : i+1]
+	}
+	return resp, nil
+}
+
+// field is one header field while its head is read: its canonical name and
+// where its value lies in the values buffer.
+type field struct {
+	key        string
+	start, end int
 }
 
 // readLine reads one CRLF- (or LF-) terminated line without its end,

@@ -3,6 +3,7 @@ package httpwire
 import (
 	"bufio"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -95,5 +96,22 @@ func TestReadResponseInterns(t *testing.T) {
 	rest, _ := io.ReadAll(br)
 	if string(rest) != "rest" {
 		t.Errorf("left %q in the reader, want the body", rest)
+	}
+}
+
+// TestReadResponseValuesStayApart: the fields' values share one string and
+// one slice, yet adding to one field leaves the next one as it was.
+func TestReadResponseValuesStayApart(t *testing.T) {
+	br := bufio.NewReader(strings.NewReader("HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nA: 3\r\nC: 4\r\n\r\n"))
+	resp, err := ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Header.Add("B", "x")
+	resp.Header.Add("C", "y")
+	for key, want := range map[string][]string{"A": {"1", "3"}, "B": {"2", "x"}, "C": {"4", "y"}} {
+		if got := resp.Header.Values(key); !slices.Equal(got, want) {
+			t.Errorf("%s = %q, want %q", key, got, want)
+		}
 	}
 }
