@@ -57,14 +57,13 @@ func (r *pipeReader) Read(b []byte) (int, error) {
 			r.raw = rawio.NewReader(r.f)
 		}
 		n, err := r.raw.Read(b)
-		if r.grow > 0 && n >= defaultPipeCapacity {
+		if n >= defaultPipeCapacity {
 			// The pipe was full: this handler writes faster than it is
 			// read, so a larger pipe halves the wake-ups per byte (see
 			// growPipe). Asked for only then, not at every spawn: most
 			// responses never fill 64 KiB, and the fcntl is one system
 			// call more per invocation.
-			growPipe(r.f, r.grow)
-			r.grow = 0
+			r.growOnce()
 		}
 		switch {
 		case err == nil:
@@ -81,6 +80,14 @@ func (r *pipeReader) Read(b []byte) (int, error) {
 		}
 	}
 	return r.drainRead(b)
+}
+
+// growOnce asks for the larger pipe, the first time only. Called with mu held.
+func (r *pipeReader) growOnce() {
+	if r.grow > 0 {
+		growPipe(r.f, r.grow)
+		r.grow = 0
+	}
 }
 
 // drained reports whether the drain deadline fired: something outside the
@@ -156,13 +163,9 @@ func (r *pipeReader) SyscallConn() (syscall.RawConn, error) {
 	if err != nil {
 		return nil, err
 	}
+	// splice moves what the pipe holds per call: a larger pipe, at once.
 	r.mu.Lock()
-	if r.grow > 0 {
-		// splice moves what the pipe holds per call: a larger pipe, at
-		// once, as every pipe had before Read asked only once full.
-		growPipe(r.f, r.grow)
-		r.grow = 0
-	}
+	r.growOnce()
 	r.mu.Unlock()
 	return pipeConn{r: r, rc: rc}, nil
 }

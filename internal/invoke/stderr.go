@@ -62,8 +62,9 @@ func (l *lineSplitter) space() []byte {
 }
 
 // wrote takes n bytes read into space and emits every complete line, and a
-// piece of an overlong one.
-func (l *lineSplitter) wrote(n int, emit func(line []byte, trimCR bool)) {
+// piece of an overlong one. A complete line is emitted without its "\n" and
+// the "\r" of a CRLF ending; a piece is emitted as it is.
+func (l *lineSplitter) wrote(n int, emit func(line []byte)) {
 	l.end += n
 	for {
 		i := bytes.IndexByte(l.buf[l.scan:l.end], '\n')
@@ -72,7 +73,7 @@ func (l *lineSplitter) wrote(n int, emit func(line []byte, trimCR bool)) {
 			break
 		}
 		nl := l.scan + i
-		emit(l.buf[l.start:nl], true)
+		emit(trimCR(l.buf[l.start:nl]))
 		l.start, l.scan = nl+1, nl+1
 	}
 	// One byte more than a full piece is buffered before splitting, so
@@ -80,7 +81,7 @@ func (l *lineSplitter) wrote(n int, emit func(line []byte, trimCR bool)) {
 	// stays one line.
 	if l.end-l.start > maxStderrLine {
 		cut := splitPoint(l.buf[l.start:l.end])
-		emit(l.buf[l.start:l.start+cut], false)
+		emit(l.buf[l.start : l.start+cut])
 		l.start += cut
 	}
 	if l.start == l.end {
@@ -89,9 +90,9 @@ func (l *lineSplitter) wrote(n int, emit func(line []byte, trimCR bool)) {
 }
 
 // flush emits the unterminated rest, as the last line of its writer.
-func (l *lineSplitter) flush(emit func(line []byte, trimCR bool)) {
+func (l *lineSplitter) flush(emit func(line []byte)) {
 	if l.start < l.end {
-		emit(l.buf[l.start:l.end], true)
+		emit(trimCR(l.buf[l.start:l.end]))
 	}
 	l.start, l.scan, l.end = 0, 0, 0
 }
@@ -129,13 +130,17 @@ func splitPoint(pending []byte) int {
 	return maxStderrLine
 }
 
-// emitLine delivers one line (or a piece of an overlong one) to the Stderr
-// callback and the tail. trimCR says the line is complete, so a trailing
-// "\r" of a CRLF ending is removed.
-func (p *Process) emitLine(line []byte, trimCR bool) {
-	if trimCR && len(line) > 0 && line[len(line)-1] == '\r' {
-		line = line[:len(line)-1]
+// trimCR drops the "\r" of a CRLF line ending.
+func trimCR(line []byte) []byte {
+	if len(line) > 0 && line[len(line)-1] == '\r' {
+		return line[:len(line)-1]
 	}
+	return line
+}
+
+// emitLine delivers one line (or a piece of an overlong one) to the Stderr
+// callback and the tail.
+func (p *Process) emitLine(line []byte) {
 	if p.onStderr != nil {
 		p.onStderr(line)
 	}

@@ -110,13 +110,10 @@ func (sp *StderrPipe) drain(fd uintptr) (ended bool) {
 }
 
 // emit delivers a line to the attached handler, else to other.
-func (sp *StderrPipe) emit(line []byte, trimCR bool) {
+func (sp *StderrPipe) emit(line []byte) {
 	if sp.cur != nil {
-		sp.cur.emitLine(line, trimCR)
+		sp.cur.emitLine(line)
 		return
-	}
-	if trimCR && len(line) > 0 && line[len(line)-1] == '\r' {
-		line = line[:len(line)-1]
 	}
 	if sp.other != nil {
 		sp.other(line)
