@@ -287,12 +287,7 @@ func startProcess(cmd Command, opts Options, in *Input) (*Process, error) {
 	case p.tailMax < 0:
 		p.tailMax = 0
 	}
-	if shared != nil {
-		// From before the fork: the handler's first line is its own.
-		shared.attach(p)
-	} else {
-		p.stderrDone = make(chan struct{})
-	}
+	p.attachStderr()
 
 	args := make([]string, 0, 1+len(cmd.Args))
 	args = append(append(args, cmd.Path), cmd.Args...)
@@ -335,24 +330,20 @@ func startProcess(cmd Command, opts Options, in *Input) (*Process, error) {
 		p.stdin = os.NewFile(uintptr(parent[0]), "|0")
 	}
 	p.stdout.f = os.NewFile(uintptr(parent[1]), "|1")
-	if shared == nil {
-		p.stderr.f = os.NewFile(uintptr(parent[2]), "|2")
-	}
 	if opts.ExtraPipe && parent[3] >= 0 {
 		p.extra = os.NewFile(uintptr(parent[3]), "|3")
 	}
 	p.stdout.grow = stdoutPipeSize
 	if in != nil {
 		// Fed at the fork: the handler had its input from its first
-		// instruction. No goroutine runs yet, so no lock is needed.
+		// instruction. None of p's goroutines runs yet, so no lock is
+		// needed.
 		p.fed = started
 		p.arm(in.Deadline)
 		p.feed(rest.Extra, rest.Stdin)
 	}
+	p.openStderr(parent[2]) // before the waiter, which sets its drain deadline
 	go p.wait()
-	if shared == nil {
-		go p.readStderr()
-	}
 	return p, nil
 }
 
@@ -454,9 +445,7 @@ func (p *Process) wait() {
 
 	drainBy := p.exitedAt.Add(p.drain)
 	_ = p.stdout.f.SetReadDeadline(drainBy)
-	if p.shared == nil {
-		_ = p.stderr.f.SetReadDeadline(drainBy)
-	}
+	p.drainStderrBy(drainBy)
 }
 
 // reap collects the exited handler's status and resource usage with wait4;
@@ -515,22 +504,14 @@ func (p *Process) finish() {
 	if p.stdinDone != nil {
 		<-p.stdinDone
 	}
-	if p.shared != nil {
-		// Exited and its group killed (<-p.exited): what the shared
-		// pipe holds now is all of the handler's.
-		p.shared.detach(p)
-	} else {
-		<-p.stderrDone
-	}
+	stderrHeld := p.endStderr()
 	p.timers.Wait()
 	escaped := 0
-	if p.stdout.drained() || (p.shared == nil && p.stderr.drained()) {
+	if p.stdout.drained() || stderrHeld {
 		escaped = killMarked(p.marker)
 	}
 	_ = p.stdout.f.Close()
-	if p.shared == nil {
-		_ = p.stderr.f.Close()
-	}
+	p.closeStderr()
 
 	p.mu.Lock()
 	from := p.fed

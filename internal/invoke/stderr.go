@@ -2,6 +2,8 @@ package invoke
 
 import (
 	"bytes"
+	"os"
+	"time"
 	"unicode/utf8"
 
 	"github.com/valyala/bytebufferpool"
@@ -95,6 +97,60 @@ func (l *lineSplitter) flush(emit func(line []byte)) {
 		emit(trimCR(l.buf[l.start:l.end]))
 	}
 	l.start, l.scan, l.end = 0, 0, 0
+}
+
+// Without Options.StderrPipe a handler's stderr is a pipe of its own, read
+// by a goroutine of its own; with it, the shared pipe's reader delivers the
+// handler's lines while it is attached. The methods below are all that
+// differs between the two, for Start and Wait.
+
+// attachStderr readies the delivery of the handler's lines, before the
+// fork: with a shared pipe from the handler's first line on.
+func (p *Process) attachStderr() {
+	if p.shared != nil {
+		p.shared.attach(p)
+		return
+	}
+	p.stderrDone = make(chan struct{})
+}
+
+// openStderr starts reading the handler's own pipe, whose parent end is
+// fd, after the fork; with a shared pipe there is none.
+func (p *Process) openStderr(fd int) {
+	if p.shared != nil {
+		return
+	}
+	p.stderr.f = os.NewFile(uintptr(fd), "|2")
+	go p.readStderr()
+}
+
+// drainStderrBy bounds, once the handler has exited, how long its own pipe
+// is read.
+func (p *Process) drainStderrBy(t time.Time) {
+	if p.shared == nil {
+		_ = p.stderr.f.SetReadDeadline(t)
+	}
+}
+
+// endStderr returns once every line of the handler is delivered: when its
+// own pipe's reader is done, or, with a shared pipe, at the detach, which
+// reads what the pipe still holds (the handler has exited and its group is
+// killed, so that is all of it). held reports that its own pipe was still
+// held open at the drain deadline.
+func (p *Process) endStderr() (held bool) {
+	if p.shared != nil {
+		p.shared.detach(p)
+		return false
+	}
+	<-p.stderrDone
+	return p.stderr.drained()
+}
+
+// closeStderr closes the handler's own pipe.
+func (p *Process) closeStderr() {
+	if p.shared == nil {
+		_ = p.stderr.f.Close()
+	}
 }
 
 // readStderr runs on its own goroutine: it reads stderr until EOF or the
