@@ -104,11 +104,14 @@ var crlf = []byte("\r\n")
 // meant for a single writing goroutine; Abort may be called from any
 // goroutine.
 type Stream struct {
-	conn    net.Conn
-	head    []byte // request head not yet sent; nil once sent
-	trailer []string
-	splice  SpliceMode // resolved: SpliceOn or SpliceOff
-	spliced int64      // body bytes moved by splice(2); the tests check it
+	conn net.Conn
+	head []byte // request head not yet sent; nil once sent
+	// announced: Announce sent the head but its final CRLF (head holds
+	// that CRLF until the first write).
+	announced bool
+	trailer   []string
+	splice    SpliceMode // resolved: SpliceOn or SpliceOff
+	spliced   int64      // body bytes moved by splice(2); the tests check it
 
 	sizeLine [20]byte // scratch for the hex chunk-size line
 	bufArr   [4][]byte
@@ -117,6 +120,7 @@ type Stream struct {
 	written  int64
 
 	respDone chan struct{} // closed by readResponse once resp or respErr is set
+	heard    atomic.Bool   // readResponse has read a byte of an answer (or the end)
 	resp     *Response
 	respErr  error
 
@@ -170,6 +174,33 @@ func Open(ctx context.Context, dial Dialer, req Request) (*Stream, error) {
 	go s.readResponse()
 	return s, nil
 }
+
+// Announce sends the request head without its final empty line, so that the
+// server has read and parsed all of it by the time the first Write (or
+// Close) sends that line with the first chunk. Until then the request is
+// incomplete: the server cannot act on it, and an Abort leaves it a request
+// that never arrived, not a started one. It is for a caller that knows the
+// head before it knows whether there will be a body to send. Call it at
+// most once, before any Write; a failed Announce leaves a stream that can
+// only be aborted.
+func (s *Stream) Announce() error {
+	if len(s.head) < len(crlf) || s.written > 0 || s.announced {
+		return errors.New("chunked: Announce after the head was sent")
+	}
+	rest := s.head[len(s.head)-len(crlf):]
+	s.bufs = append(s.bufArr[:0], s.head[:len(s.head)-len(crlf)])
+	if err := s.writeBufs(); err != nil {
+		s.shut()
+		return err
+	}
+	s.head, s.announced = rest, true
+	return nil
+}
+
+// Waiting reports, before the first Write or Close, whether the stream is
+// still fit to carry its request: nothing heard from the server (no answer,
+// no end of the connection) and not aborted.
+func (s *Stream) Waiting() bool { return s.written == 0 && !s.heard.Load() && s.usable() == nil }
 
 func buildHead(req Request) ([]byte, error) {
 	method := req.Method
@@ -489,6 +520,21 @@ func (c *capReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// heardReader notes that the server has said something: a byte, the end
+// of the connection or an error.
+type heardReader struct {
+	r     io.Reader
+	heard *atomic.Bool
+}
+
+func (h heardReader) Read(p []byte) (int, error) {
+	n, err := h.r.Read(p)
+	if n > 0 || err != nil {
+		h.heard.Store(true)
+	}
+	return n, err
+}
+
 // answerReaders keep the 4 KiB buffers answers are read through: one answer
 // per invocation, and nothing of the Response refers to the buffer.
 var answerReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
@@ -498,7 +544,7 @@ var answerReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 
 func (s *Stream) readAnswer() (*Response, error) {
 	// Read raw (see package rawio): this read is the first call once the
 	// server answers.
-	cr := &capReader{r: rawio.NewReader(s.conn)}
+	cr := &capReader{r: heardReader{r: rawio.NewReader(s.conn), heard: &s.heard}}
 	br := answerReaders.Get().(*bufio.Reader)
 	br.Reset(cr)
 	defer func() { br.Reset(nil); answerReaders.Put(br) }()

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -199,6 +200,85 @@ func TestHeadAndFirstChunkShareOneWrite(t *testing.T) {
 		t.Errorf("forbidden header in %q", got)
 	}
 	s.Abort()
+}
+
+func TestAnnounce(t *testing.T) {
+	// The head goes out without its final empty line: net/http's server
+	// has parsed it but cannot act on it until the first chunk ends it.
+	tests := []struct {
+		name     string
+		body     []string // written after Announce; nil: Close with no body
+		wantBody string
+	}{
+		{"then a chunk", []string{"hello"}, "hello"},
+		{"then several", []string{"a", "bc", "def"}, "abcdef"},
+		{"then the end of an empty body", nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, got := newServer(t, http.StatusAccepted)
+			s := open(t, srv.Listener.Addr().String())
+			if !s.Waiting() {
+				t.Fatal("a new stream is not Waiting")
+			}
+			if err := s.Announce(); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Announce(); err == nil {
+				t.Fatal("a second Announce was taken")
+			}
+			select {
+			case r := <-got:
+				t.Fatalf("the server acted on an announced head: %+v", r)
+			case <-time.After(50 * time.Millisecond):
+			}
+			if !s.Waiting() {
+				t.Fatal("an announced stream is not Waiting")
+			}
+			for _, b := range tt.body {
+				if _, err := s.Write([]byte(b)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			resp, err := s.Close(httpwire.Header{typeTrailer: {"Function.X"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != http.StatusAccepted {
+				t.Errorf("status %d", resp.StatusCode)
+			}
+			r := <-got
+			if r.err != nil || string(r.body) != tt.wantBody || r.trailer.Get(typeTrailer) != "Function.X" ||
+				r.header.Get("Lambda-Runtime-Function-Response-Mode") != "streaming" {
+				t.Errorf("server saw body %q (%v), trailer %v, header %v", r.body, r.err, r.trailer, r.header)
+			}
+		})
+	}
+}
+
+func TestAnnouncedAbortIsNoRequest(t *testing.T) {
+	// Aborted after Announce, the stream leaves the server a head that
+	// never ended: net/http's parser has no request in it.
+	sent := make(chan []byte, 1)
+	addr := rawServer(t, func(c net.Conn) {
+		b, _ := io.ReadAll(c)
+		sent <- b
+	})
+	s := open(t, addr)
+	if err := s.Announce(); err != nil {
+		t.Fatal(err)
+	}
+	s.Abort()
+	b := <-sent
+	if !bytes.HasPrefix(b, []byte("POST /2018-06-01/runtime/invocation/abc/response HTTP/1.1\r\n")) || !bytes.HasSuffix(b, []byte("Connection: close\r\n")) {
+		t.Fatalf("announced %q", b)
+	}
+	if _, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(b))); err == nil {
+		t.Fatal("an aborted announce parsed as a request")
+	}
+	if err := s.Announce(); err == nil {
+		t.Fatal("Announce on an aborted stream was taken")
+	}
 }
 
 func TestEarlyResponseReleasesBlockedWriter(t *testing.T) {

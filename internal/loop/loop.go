@@ -121,7 +121,7 @@ type Config struct {
 // predialer is an API that can open a response connection ahead of its use;
 // *Client is one.
 type predialer interface {
-	Predial(ctx context.Context) *runtimeapi.PendingConn
+	Predial(ctx context.Context, requestID, contentType string) *runtimeapi.PendingConn
 	OpenResponseOn(ctx context.Context, pc *runtimeapi.PendingConn, requestID, contentType string) (runtimeapi.ResponseStream, error)
 }
 
@@ -260,8 +260,9 @@ func (l *Loop) Invoke(ctx context.Context, inv *runtimeapi.Invocation) error {
 	var pending *runtimeapi.PendingConn
 	pd, predial := l.cfg.API.(predialer)
 	if predial {
-		// Connect while the handler works on its first byte.
-		pending = pd.Predial(post)
+		// Connect, and send the response's head but its end, while the
+		// handler works on its first byte.
+		pending = pd.Predial(post, inv.RequestID, plan.Framer.ContentType())
 		defer pending.Close()
 	}
 	stopOnShutdown := context.AfterFunc(ctx, func() { proc.Stop(ErrShutdown) })
@@ -288,9 +289,9 @@ func (l *Loop) Invoke(ctx context.Context, inv *runtimeapi.Invocation) error {
 
 	var stream runtimeapi.ResponseStream
 	if predial {
-		stream, err = pd.OpenResponseOn(post, pending, inv.RequestID, head.ContentType)
+		stream, err = pd.OpenResponseOn(post, pending, inv.RequestID, plan.Framer.ContentType())
 	} else {
-		stream, err = l.cfg.API.OpenResponse(post, inv.RequestID, head.ContentType)
+		stream, err = l.cfg.API.OpenResponse(post, inv.RequestID, plan.Framer.ContentType())
 	}
 	if err != nil {
 		if !waited {

@@ -60,6 +60,9 @@ type HeaderFramer struct {
 	Target prelude.Target
 }
 
+// ContentType implements Framer: the HTTP-integration prelude's type.
+func (f HeaderFramer) ContentType() string { return runtimeapi.ContentTypePrelude }
+
 // Begin implements Framer.
 func (f HeaderFramer) Begin(stdout io.Reader, buf []byte) (Head, error) {
 	p := prelude.NewParser(f.Target)
@@ -113,7 +116,7 @@ func (f HeaderFramer) head(resp prelude.Response, stdout io.Reader, buf, rest []
 	}
 	first := make([]byte, 0, len(pre)+len(rest))
 	first = append(append(first, pre...), rest...)
-	return Head{ContentType: runtimeapi.ContentTypePrelude, First: first, EOF: eof}, nil
+	return Head{First: first, EOF: eof}, nil
 }
 
 // bodyAllowed reports whether a response with this status may carry a body

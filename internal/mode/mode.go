@@ -37,8 +37,6 @@ type Plan struct {
 
 // Head is how a response begins.
 type Head struct {
-	// ContentType is the Content-Type of the response request.
-	ContentType string
 	// First is the first part of the body, sent at once as one chunk.
 	First []byte
 	// EOF reports that the handler's stdout ended while reading the head.
@@ -48,6 +46,10 @@ type Head struct {
 // Framer reads the beginning of a handler's stdout, as far as it needs to
 // decide how the response starts. The rest of stdout is streamed unchanged.
 type Framer interface {
+	// ContentType is the Content-Type of the response request. It is
+	// known before any output, so the request's head can be on its way
+	// while the handler starts.
+	ContentType() string
 	// Begin reads from stdout, using buf if it needs a buffer; Head.First may
 	// alias buf. A *HeadError means the output is malformed.
 	Begin(stdout io.Reader, buf []byte) (Head, error)
@@ -95,28 +97,33 @@ type RawMode struct {
 
 // Prepare implements Mode.
 func (m RawMode) Prepare(event []byte) (Plan, error) {
-	return Plan{Stdin: event, Framer: RawFramer{ContentType: m.ContentType}}, nil
+	return Plan{Stdin: event, Framer: RawFramer{Type: m.ContentType}}, nil
 }
 
 // RawFramer starts the response with the first bytes the handler writes.
 type RawFramer struct {
-	// ContentType of the response; DefaultContentType when empty.
-	ContentType string
+	// Type is the Content-Type of the response; DefaultContentType when
+	// empty.
+	Type string
+}
+
+// ContentType implements Framer.
+func (f RawFramer) ContentType() string {
+	if f.Type == "" {
+		return DefaultContentType
+	}
+	return f.Type
 }
 
 // Begin implements Framer: it returns as soon as one read yields data.
 func (f RawFramer) Begin(stdout io.Reader, buf []byte) (Head, error) {
-	ct := f.ContentType
-	if ct == "" {
-		ct = DefaultContentType
-	}
 	for {
 		n, err := stdout.Read(buf)
 		if n > 0 {
-			return Head{ContentType: ct, First: buf[:n]}, nil
+			return Head{First: buf[:n]}, nil
 		}
 		if err == io.EOF {
-			return Head{ContentType: ct, EOF: true}, nil
+			return Head{EOF: true}, nil
 		}
 		if err != nil {
 			return Head{}, fmt.Errorf("reading handler output: %w", err)

@@ -51,20 +51,25 @@ func TestRawFramer(t *testing.T) {
 		r       io.Reader
 		ct      string
 		want    Head
+		wantCT  string
 		wantErr bool
 	}{
-		{"first read is the head", parts("abc", "def"), "", Head{ContentType: DefaultContentType, First: []byte("abc")}, false},
-		{"empty reads are skipped", parts("", "", "x"), "text/plain", Head{ContentType: "text/plain", First: []byte("x")}, false},
-		{"no output", parts(), "", Head{ContentType: DefaultContentType, EOF: true}, false},
-		{"read error", &chunks{err: errors.New("boom")}, "", Head{}, true},
+		{"first read is the head", parts("abc", "def"), "", Head{First: []byte("abc")}, DefaultContentType, false},
+		{"empty reads are skipped", parts("", "", "x"), "text/plain", Head{First: []byte("x")}, "text/plain", false},
+		{"no output", parts(), "", Head{EOF: true}, DefaultContentType, false},
+		{"read error", &chunks{err: errors.New("boom")}, "", Head{}, DefaultContentType, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := RawFramer{ContentType: tt.ct}.Begin(tt.r, make([]byte, 64))
+			f := RawFramer{Type: tt.ct}
+			if ct := f.ContentType(); ct != tt.wantCT {
+				t.Errorf("ContentType() = %q, want %q", ct, tt.wantCT)
+			}
+			got, err := f.Begin(tt.r, make([]byte, 64))
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v", err)
 			}
-			if got.ContentType != tt.want.ContentType || !bytes.Equal(got.First, tt.want.First) || got.EOF != tt.want.EOF {
+			if !bytes.Equal(got.First, tt.want.First) || got.EOF != tt.want.EOF {
 				t.Errorf("got %+v, want %+v", got, tt.want)
 			}
 		})
@@ -127,8 +132,11 @@ func TestHeaderFramer(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.ContentType != runtimeapi.ContentTypePrelude || string(got.First) != tt.wantFirst || got.EOF != tt.wantEOF {
-				t.Errorf("got %q (%s, EOF %v), want %q (EOF %v)", got.First, got.ContentType, got.EOF, tt.wantFirst, tt.wantEOF)
+			if ct := (HeaderFramer{}).ContentType(); ct != runtimeapi.ContentTypePrelude {
+				t.Errorf("ContentType() = %q, want %q", ct, runtimeapi.ContentTypePrelude)
+			}
+			if string(got.First) != tt.wantFirst || got.EOF != tt.wantEOF {
+				t.Errorf("got %q (EOF %v), want %q (EOF %v)", got.First, got.EOF, tt.wantFirst, tt.wantEOF)
 			}
 		})
 	}
@@ -156,13 +164,13 @@ func TestModesPrepare(t *testing.T) {
 		env       string // a variable that must be set
 		wantErr   bool
 	}{
-		{"raw", RawMode{ContentType: "text/plain"}, furl, RawFramer{ContentType: "text/plain"}, true, "", false},
+		{"raw", RawMode{ContentType: "text/plain"}, furl, RawFramer{Type: "text/plain"}, true, "", false},
 		{"http on a Function URL event", HTTPMode{}, furl, HeaderFramer{Target: prelude.FunctionURL}, true, "", false},
 		{"http on a REST event", HTTPMode{}, rest, HeaderFramer{Target: prelude.RESTAPI}, true, "", false},
 		{"http on another event", HTTPMode{}, other, HeaderFramer{Target: prelude.FunctionURL}, true, "", false},
 		{"auto on a Function URL event", AutoMode{}, furl, HeaderFramer{Target: prelude.FunctionURL}, true, "", false},
 		{"auto on a REST event", AutoMode{}, rest, HeaderFramer{Target: prelude.RESTAPI}, true, "", false},
-		{"auto on another event", AutoMode{Raw: RawMode{ContentType: "a/b"}}, other, RawFramer{ContentType: "a/b"}, true, "", false},
+		{"auto on another event", AutoMode{Raw: RawMode{ContentType: "a/b"}}, other, RawFramer{Type: "a/b"}, true, "", false},
 		{"cgi on a Function URL event", CGIMode{}, furl, HeaderFramer{Target: prelude.FunctionURL}, false, "REQUEST_METHOD=GET", false},
 		{"cgi on a REST event", CGIMode{}, rest, HeaderFramer{Target: prelude.RESTAPI}, false, "REQUEST_METHOD=POST", false},
 		{"cgi on another event", CGIMode{}, other, nil, false, "", true},

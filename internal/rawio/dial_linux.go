@@ -42,8 +42,9 @@ type PendingTCP struct {
 	c      *tcpConn
 	sa     [syscall.SizeofSockaddrInet6]byte
 	salen  uintptr
-	done   bool // connect(2) said 0: connected
-	closed bool // Finish or Close gave the descriptor up
+	done   bool          // connect(2) said 0: connected
+	failed syscall.Errno // Ready saw the connect fail; Finish reports it
+	closed bool          // Finish or Close gave the descriptor up
 }
 
 // StartTCP begins a connect to addr, a numeric address without an IPv6
@@ -94,11 +95,41 @@ func (p *PendingTCP) Finish(ctx context.Context) (net.Conn, error) {
 	if p.done {
 		return p.c, nil
 	}
+	if p.failed != 0 {
+		_ = p.c.f.Close()
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Addr: p.c.raddr, Err: os.NewSyscallError("connect", p.failed)}
+	}
 	if err := p.c.finishConnect(ctx, &p.sa, p.salen); err != nil {
 		_ = p.c.f.Close()
 		return nil, &net.OpError{Op: "dial", Net: "tcp", Addr: p.c.raddr, Err: err}
 	}
 	return p.c, nil
+}
+
+// Ready reports, without waiting, whether the connect has ended, so that
+// Finish returns at once: it asks connect(2) once more (see Finish). On
+// loopback the handshake is normally over by the time connect(2) returns.
+func (p *PendingTCP) Ready() bool {
+	if p.closed || p.done || p.failed != 0 {
+		return true
+	}
+	rc, err := p.c.f.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var e syscall.Errno
+	if rc.Control(func(fd uintptr) { e = connect(int(fd), &p.sa, p.salen) }) != nil {
+		return false
+	}
+	switch e {
+	case 0, syscall.EISCONN:
+		p.done = true
+	case syscall.EALREADY, syscall.EINPROGRESS:
+		return false
+	default:
+		p.failed = e
+	}
+	return true
 }
 
 // Close gives up a connect that Finish did not take.

@@ -33,5 +33,8 @@ func (p *PendingTCP) Finish(ctx context.Context) (net.Conn, error) {
 	return DialTCP(ctx, p.addr)
 }
 
+// Ready reports false: off Linux, Finish does the whole dial.
+func (p *PendingTCP) Ready() bool { return p.closed }
+
 // Close gives the dial up.
 func (p *PendingTCP) Close() { p.closed = true }

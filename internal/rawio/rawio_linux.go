@@ -136,12 +136,14 @@ func Peek(c syscall.Conn, b []byte) (int, error) {
 		n     uintptr
 		errno syscall.Errno
 	)
-	err = rc.Read(func(fd uintptr) bool {
+	// Control, not Read: a look that never waits needs no read lock, and
+	// another goroutine may be blocked reading c (a stream's answer).
+	err = rc.Control(func(fd uintptr) {
 		for {
 			n, _, errno = syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)),
 				syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
 			if errno != syscall.EINTR {
-				return true // one look, never wait
+				return
 			}
 		}
 	})

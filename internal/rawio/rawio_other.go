@@ -32,9 +32,13 @@ func Peek(c syscall.Conn, b []byte) (int, error) {
 		n    int
 		perr error
 	)
-	err = rc.Read(func(fd uintptr) bool {
-		n, _, perr = syscall.Recvfrom(int(fd), b, syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		return perr != syscall.EINTR
+	err = rc.Control(func(fd uintptr) {
+		for {
+			n, _, perr = syscall.Recvfrom(int(fd), b, syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+			if perr != syscall.EINTR {
+				return
+			}
+		}
 	})
 	if err != nil {
 		return 0, err

@@ -200,6 +200,37 @@ func TestWriteBuffersFailures(t *testing.T) {
 	})
 }
 
+func TestPeekBesideABlockedReader(t *testing.T) {
+	// A stream's answer reader sits in Read on the connection while the
+	// response waits for its first byte; a look at the connection then
+	// must not queue behind that Read.
+	c, s := tcpPair(t)
+	read := make(chan error, 1)
+	go func() {
+		b := make([]byte, 1)
+		_, err := c.Read(b)
+		read <- err
+	}()
+	time.Sleep(20 * time.Millisecond) // the reader is parked in Read
+	looked := make(chan error, 1)
+	go func() {
+		_, err := Peek(c, make([]byte, 1))
+		looked <- err
+	}()
+	select {
+	case err := <-looked:
+		if err != syscall.EAGAIN {
+			t.Fatalf("Peek = %v, want EAGAIN", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Peek waited for the blocked Read")
+	}
+	s.Write([]byte("x"))
+	if err := <-read; err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestPeek(t *testing.T) {
 	tests := []struct {
 		name    string

@@ -356,10 +356,15 @@ func (c *Client) OpenResponse(ctx context.Context, requestID, contentType string
 }
 
 // OpenResponseOn is OpenResponse on the connection pc dialled, if it is still
-// fit for use (see PendingConn), or on a new one. pc may be nil.
+// fit for use (see PendingConn), or on a new one. pc may be nil. If Predial
+// announced the response, that stream goes on (its head is out, its context
+// Predial's), unless it has gone stale; contentType is then Predial's.
 func (c *Client) OpenResponseOn(ctx context.Context, pc *PendingConn, requestID, contentType string) (ResponseStream, error) {
 	if pc == nil {
 		return c.OpenResponse(ctx, requestID, contentType)
+	}
+	if s := pc.takeAnnounced(requestID); s != nil {
+		return stream{s}, nil
 	}
 	return c.openResponse(ctx, func(ctx context.Context, network, addr string) (net.Conn, error) {
 		if conn := pc.take(ctx); conn != nil {
@@ -370,10 +375,19 @@ func (c *Client) OpenResponseOn(ctx context.Context, pc *PendingConn, requestID,
 }
 
 func (c *Client) openResponse(ctx context.Context, dial chunked.Dialer, requestID, contentType string) (ResponseStream, error) {
-	path := PathResponse(requestID)
-	s, err := chunked.Open(ctx, dial, chunked.Request{
+	req := c.responseRequest(requestID, contentType)
+	s, err := chunked.Open(ctx, dial, req)
+	if err != nil {
+		return nil, callError(httpwire.MethodPost, req.Path, err)
+	}
+	return stream{s}, nil
+}
+
+// responseRequest is the streamed POST of the response to requestID.
+func (c *Client) responseRequest(requestID, contentType string) chunked.Request {
+	return chunked.Request{
 		Addr: c.addr,
-		Path: path,
+		Path: PathResponse(requestID),
 		Header: httpwire.Header{
 			"User-Agent":       {c.ua},
 			"Content-Type":     {contentType},
@@ -383,11 +397,7 @@ func (c *Client) openResponse(ctx context.Context, dial chunked.Dialer, requestI
 		StallTimeout:  c.timeout(),
 		AnswerTimeout: c.timeout(),
 		Splice:        c.splice,
-	})
-	if err != nil {
-		return nil, callError(httpwire.MethodPost, path, err)
 	}
-	return stream{s}, nil
 }
 
 // stream is the chunked implementation of ResponseStream.

@@ -4,8 +4,12 @@
 // server, and the figure is the bootstrap process's user+system time
 // (/proc/<pid>/stat, all threads; the handler is a child and not counted)
 // over the batch, divided by N. It prints each round and the medians.
+// With -starts K it measures start-up instead: K starts per binary and
+// round, each one's wall time and CPU from just before the process starts
+// to its first GET /next, as benchrun's "to first /next" does.
 //
 //	go run ./cmd/abcpu -n 2000 -rounds 5 OLD NEW
+//	go run ./cmd/abcpu -starts 20 -rounds 5 OLD NEW
 package main
 
 import (
@@ -34,6 +38,7 @@ type config struct {
 	n       int      // -n
 	env     []string // -env, added to each bootstrap's environment
 	stderr  bool     // -stderr: print each bootstrap's stderr after its batch
+	starts  int      // -starts: measure start-up, this many starts per round
 }
 
 func main() {
@@ -49,11 +54,16 @@ func main() {
 		return nil
 	})
 	flag.BoolVar(&cfg.stderr, "stderr", false, "print each bootstrap's stderr after its batch")
+	flag.IntVar(&cfg.starts, "starts", 0, "measure start-up instead: this many starts per binary and round, wall and CPU to the first /next")
 	flag.Parse()
 	bins := flag.Args()
 	if len(bins) == 0 {
 		fmt.Fprintln(os.Stderr, "usage: abcpu [-n N] [-rounds R] BOOTSTRAP...")
 		os.Exit(2)
+	}
+	if cfg.starts > 0 {
+		compareStarts(bins, *rounds, cfg)
+		return
 	}
 	per := make([][]time.Duration, len(bins))
 	for r := 0; r < *rounds; r++ {
@@ -156,6 +166,68 @@ func measure(bin string, cfg config) (d time.Duration, err error) {
 	bootstraptest.KillMarked(p.Marker)
 	return after.ticks.Sub(before.ticks).Self / time.Duration(n), nil
 }
+
+// compareStarts prints, per round and binary, the median wall time and CPU
+// from process start to the first /next over cfg.starts starts, then the
+// medians of those over the rounds.
+func compareStarts(bins []string, rounds int, cfg config) {
+	wall := make([][]time.Duration, len(bins))
+	cpu := make([][]time.Duration, len(bins))
+	for r := 0; r < rounds; r++ {
+		for i := range bins {
+			if r%2 == 1 {
+				i = len(bins) - 1 - i
+			}
+			var ws, cs []time.Duration
+			for k := 0; k < cfg.starts; k++ {
+				w, c, err := measureStart(bins[i], cfg)
+				if err != nil {
+					fmt.Fprintln(os.Stderr, "abcpu:", bins[i]+":", err)
+					os.Exit(1)
+				}
+				ws, cs = append(ws, w), append(cs, c)
+			}
+			w, c := median(ws), median(cs)
+			wall[i], cpu[i] = append(wall[i], w), append(cpu[i], c)
+			fmt.Printf("round %d  %-40s %8.2f ms wall %8.2f ms CPU to the first /next\n", r+1, bins[i], ms(w), ms(c))
+		}
+	}
+	for i, bin := range bins {
+		fmt.Printf("median   %-40s %8.2f ms wall %8.2f ms CPU (%d rounds of %d starts)\n", bin, ms(median(wall[i])), ms(median(cpu[i])), rounds, cfg.starts)
+	}
+}
+
+// measureStart starts bin once and returns the wall time and its CPU (its
+// live threads' schedstat) from just before the start to its first /next.
+func measureStart(bin string, cfg config) (wall, cpu time.Duration, err error) {
+	sc := &scope{}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+		sc.close()
+	}()
+	srv := runtimeapitest.New(sc, runtimeapitest.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	start := time.Now()
+	p := bootstraptest.Start(sc, bin, bootstraptest.Options{RuntimeAPI: srv.Addr(), Args: handlerArgs(bin, cfg.handler), Env: cfg.env})
+	if err := srv.WaitNextCalls(ctx, 1); err != nil {
+		return 0, 0, err
+	}
+	wall = time.Since(start)
+	cpu, err = procstat.ThreadsCPU(p.Pid())
+	bootstraptest.KillMarked(p.Marker)
+	return wall, cpu, err
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // sample is what measure reads of the bootstrap before and after a batch.
 type sample struct {

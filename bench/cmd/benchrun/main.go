@@ -173,7 +173,10 @@ func build(dir string) (binaries, error) {
 	lambdaLd := "-s -w -X runtime.godebugDefault=" + godebug
 	jobs := []struct{ dir, pkg, bin, tags, ldflags string }{
 		{filepath.Dir(root), "./cmd/bootstrap", b.streamstrap, "lambda", lambdaLd},
-		{root, "./contenders/awslambdago", b.awslambdago, "lambda", "-s -w"},
+		// As AWS's Go guide builds a provided.al2023 bootstrap: with
+		// lambda.norpc, which leaves out the go1.x runtime's net/rpc
+		// server (a smaller binary and a quicker start).
+		{root, "./contenders/awslambdago", b.awslambdago, "lambda,lambda.norpc", "-s -w"},
 		{root, "./contenders/barecopy", b.barecopy, "lambda", "-s -w"},
 		{root, "./contenders/barecopy", b.barecopyCard, "lambda,cardpkgs", "-s -w"},
 		{root, "./contenders/rawloop", b.rawloop, "lambda", "-s -w"},
