@@ -120,8 +120,9 @@ func TestPackageMap(t *testing.T) {
 }
 
 // TestLambdaBuildLinks: the build Lambda runs links neither net/http (nor
-// with it crypto/tls) nor zap's Logger package, whose start-up cost
-// BENCHMARKS.md measures; the packages of `local` and `serve` stay out.
+// with it crypto/tls) nor zap's Logger package, nor debug/elf (with DWARF
+// and its decompressors), whose start-up cost BENCHMARKS.md measures; the
+// packages of `local` and `serve` stay out.
 func TestLambdaBuildLinks(t *testing.T) {
 	cmd := exec.Command("go", "list", "-tags", "lambda", "-deps", "./cmd/bootstrap")
 	cmd.Dir = "../.."
@@ -130,7 +131,7 @@ func TestLambdaBuildLinks(t *testing.T) {
 		t.Fatalf("go list: %v", err)
 	}
 	deps := strings.Fields(string(b))
-	for _, banned := range []string{"net/http", "crypto/tls", "crypto/rand", "go.uber.org/zap",
+	for _, banned := range []string{"net/http", "crypto/tls", "crypto/rand", "go.uber.org/zap", "debug/elf", "compress/flate",
 		module + "internal/serve", module + "internal/localapi", module + "internal/eventstream", module + "internal/functionurl"} {
 		if slices.Contains(deps, banned) {
 			t.Errorf("the Lambda build links %s", banned)

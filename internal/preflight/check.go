@@ -11,7 +11,6 @@ package preflight
 
 import (
 	"bytes"
-	"debug/elf"
 	"errors"
 	"fmt"
 	"io"
@@ -127,7 +126,7 @@ func (c *checker) check(path string) *NotRunnableError {
 	switch {
 	case bytes.HasPrefix(head, []byte("#!")):
 		e = c.script(path, head)
-	case bytes.HasPrefix(head, []byte(elf.ELFMAG)):
+	case bytes.HasPrefix(head, []byte(elfMag)):
 		if e = c.elfBinary(f, head); e != nil && errors.Is(e.Err, syscall.ENOEXEC) && c.binfmtMiscTakes(path, head) {
 			e = nil // e.g. qemu-user running a binary of another machine
 		}

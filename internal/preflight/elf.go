@@ -2,7 +2,6 @@ package preflight
 
 import (
 	"bytes"
-	"debug/elf"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -11,6 +10,54 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+)
+
+// The ELF header fields and values the checks read (the System V ABI's),
+// named after debug/elf's names. debug/elf itself is not linked: it would
+// bring DWARF and three decompressors, with their package initialisation at
+// every start of the bootstrap, for a dozen numbers. elf_test.go holds
+// these to debug/elf's.
+type (
+	elfClass   uint8
+	elfData    uint8
+	elfMachine uint16
+	elfType    uint16
+)
+
+const (
+	elfMag   = "\x7fELF"
+	eiNident = 16 // e_ident's size
+	eiClass  = 4  // e_ident[EI_CLASS]
+	eiData   = 5  // e_ident[EI_DATA]
+
+	elfClass32 elfClass = 1
+	elfClass64 elfClass = 2
+
+	elfData2LSB elfData = 1
+	elfData2MSB elfData = 2
+
+	etRel  elfType = 1
+	etExec elfType = 2
+	etDyn  elfType = 3
+	etCore elfType = 4
+
+	em386       elfMachine = 3
+	emMIPS      elfMachine = 8
+	emPPC       elfMachine = 20
+	emPPC64     elfMachine = 21
+	emS390      elfMachine = 22
+	emARM       elfMachine = 40
+	emSPARCV9   elfMachine = 43
+	emX86_64    elfMachine = 62
+	emAArch64   elfMachine = 183
+	emRISCV     elfMachine = 243
+	emLoongArch elfMachine = 258
+
+	ptInterp = 3 // p_type of the program interpreter's entry
+
+	// Sizes of the file header and of one program header entry.
+	ehdr64Size, phdr64Size = 64, 56
+	ehdr32Size, phdr32Size = 52, 32
 )
 
 // binaryAt checks the file at path when it is an ELF binary, which is how
@@ -23,7 +70,7 @@ func (c *checker) binaryAt(path string) *NotRunnableError {
 		return nil
 	}
 	defer f.Close()
-	if !bytes.HasPrefix(head, []byte(elf.ELFMAG)) {
+	if !bytes.HasPrefix(head, []byte(elfMag)) {
 		return nil
 	}
 	e := c.elfBinary(f, head)
@@ -36,13 +83,13 @@ func (c *checker) binaryAt(path string) *NotRunnableError {
 // nativeELF is what an ELF binary must say to run on each GOARCH Lambda
 // (or a developer's machine) may have; others are not checked.
 var nativeELF = map[string]struct {
-	machine elf.Machine
-	class   elf.Class
+	machine elfMachine
+	class   elfClass
 }{
-	"amd64": {elf.EM_X86_64, elf.ELFCLASS64},
-	"arm64": {elf.EM_AARCH64, elf.ELFCLASS64},
-	"386":   {elf.EM_386, elf.ELFCLASS32},
-	"arm":   {elf.EM_ARM, elf.ELFCLASS32},
+	"amd64": {emX86_64, elfClass64},
+	"arm64": {emAArch64, elfClass64},
+	"386":   {em386, elfClass32},
+	"arm":   {emARM, elfClass32},
 }
 
 // elfBinary checks an ELF file as the kernel's load_elf_binary does before
@@ -58,18 +105,18 @@ func (c *checker) elfBinary(f *os.File, head []byte) *NotRunnableError {
 			Err:    syscall.ENOEXEC,
 		}
 	}
-	if len(head) < elf.EI_NIDENT+4 {
+	if len(head) < eiNident+4 {
 		return damaged("it ends within its header")
 	}
-	class, data := elf.Class(head[elf.EI_CLASS]), elf.Data(head[elf.EI_DATA])
+	class, data := elfClass(head[eiClass]), elfData(head[eiData])
 	var order binary.ByteOrder = binary.LittleEndian
-	if data == elf.ELFDATA2MSB {
+	if data == elfData2MSB {
 		order = binary.BigEndian
 	}
-	machine := elf.Machine(order.Uint16(head[18:]))
+	machine := elfMachine(order.Uint16(head[18:]))
 
 	if want, ok := nativeELF[c.goarch]; ok {
-		if machine != want.machine || class != want.class || data != elf.ELFDATA2LSB {
+		if machine != want.machine || class != want.class || data != elfData2LSB {
 			built := elfArch(machine, class, data)
 			hint := fmt.Sprintf("rebuild it for linux/%s (for Go: GOOS=linux GOARCH=%s)", c.goarch, c.goarch)
 			if mine, theirs := lambdaArch[c.goarch], lambdaArch[strings.TrimPrefix(built, "linux/")]; mine != "" && theirs != "" {
@@ -84,35 +131,34 @@ func (c *checker) elfBinary(f *os.File, head []byte) *NotRunnableError {
 		}
 	}
 
-	// The header fields the kernel uses, from either class.
-	var typ elf.Type
+	// The header fields the kernel uses, from either class: e_type at 16,
+	// then e_phoff, e_phentsize and e_phnum where each class has them.
+	typ := elfType(order.Uint16(head[16:]))
 	var phoff uint64
 	var phentsize, phnum, wantEntsize int
 	switch class {
-	case elf.ELFCLASS64:
-		var h elf.Header64
-		if _, err := binary.Decode(head, order, &h); err != nil {
+	case elfClass64:
+		if len(head) < ehdr64Size {
 			return damaged("it ends within its header")
 		}
-		typ, phoff, phentsize, phnum = elf.Type(h.Type), h.Phoff, int(h.Phentsize), int(h.Phnum)
-		wantEntsize = binary.Size(elf.Prog64{})
-	case elf.ELFCLASS32:
-		var h elf.Header32
-		if _, err := binary.Decode(head, order, &h); err != nil {
+		phoff, phentsize, phnum = order.Uint64(head[32:]), int(order.Uint16(head[54:])), int(order.Uint16(head[56:]))
+		wantEntsize = phdr64Size
+	case elfClass32:
+		if len(head) < ehdr32Size {
 			return damaged("it ends within its header")
 		}
-		typ, phoff, phentsize, phnum = elf.Type(h.Type), uint64(h.Phoff), int(h.Phentsize), int(h.Phnum)
-		wantEntsize = binary.Size(elf.Prog32{})
+		phoff, phentsize, phnum = uint64(order.Uint32(head[28:])), int(order.Uint16(head[42:])), int(order.Uint16(head[44:]))
+		wantEntsize = phdr32Size
 	default:
 		return nil // only reached for a GOARCH not in nativeELF: no opinion
 	}
 
-	if typ != elf.ET_EXEC && typ != elf.ET_DYN {
-		what, hint := fmt.Sprintf("an ELF file of type %v", typ), "ship the built executable instead"
+	if typ != etExec && typ != etDyn {
+		what, hint := fmt.Sprintf("an ELF file of type %d", typ), "ship the built executable instead"
 		switch typ {
-		case elf.ET_REL:
+		case etRel:
 			what, hint = "an object file (ELF type ET_REL)", "link it into an executable (a compiler's .o output is not one)"
-		case elf.ET_CORE:
+		case etCore:
 			what = "a core dump (ELF type ET_CORE)"
 		}
 		return &NotRunnableError{
@@ -132,21 +178,15 @@ func (c *checker) elfBinary(f *os.File, head []byte) *NotRunnableError {
 		return damaged("its program header table is cut short")
 	}
 	for i := 0; i < phnum; i++ {
-		var off, size uint64
-		if class == elf.ELFCLASS64 {
-			var p elf.Prog64
-			_, _ = binary.Decode(phdrs[i*wantEntsize:], order, &p) // cannot fail: the slice holds one
-			if elf.ProgType(p.Type) != elf.PT_INTERP {
-				continue
-			}
-			off, size = p.Off, p.Filesz
-		} else {
-			var p elf.Prog32
-			_, _ = binary.Decode(phdrs[i*wantEntsize:], order, &p)
-			if elf.ProgType(p.Type) != elf.PT_INTERP {
-				continue
-			}
-			off, size = uint64(p.Off), uint64(p.Filesz)
+		p := phdrs[i*wantEntsize:]
+		if order.Uint32(p) != ptInterp {
+			continue
+		}
+		// p_offset and p_filesz: at 8 and 32 in a 64-bit entry, at 4 and
+		// 16 in a 32-bit one.
+		off, size := order.Uint64(p[8:]), order.Uint64(p[32:])
+		if class == elfClass32 {
+			off, size = uint64(order.Uint32(p[4:])), uint64(order.Uint32(p[16:]))
 		}
 		// Only the first PT_INTERP counts, and it must be a NUL-terminated
 		// path of at most PATH_MAX bytes.
@@ -193,8 +233,8 @@ var lambdaArch = map[string]string{"amd64": "x86_64", "arm64": "arm64"}
 
 // elfArch names the platform an ELF binary is built for the way Go does
 // ("linux/arm64"), or by its e_machine when Go has no name for it.
-func elfArch(m elf.Machine, class elf.Class, data elf.Data) string {
-	is64, le := class == elf.ELFCLASS64, data != elf.ELFDATA2MSB
+func elfArch(m elfMachine, class elfClass, data elfData) string {
+	is64, le := class == elfClass64, data != elfData2MSB
 	pick := func(a, b string) string {
 		if is64 {
 			return a
@@ -203,38 +243,42 @@ func elfArch(m elf.Machine, class elf.Class, data elf.Data) string {
 	}
 	name := ""
 	switch m {
-	case elf.EM_X86_64:
+	case emX86_64:
 		name = pick("amd64", "amd64 (x32 ABI)")
-	case elf.EM_AARCH64:
+	case emAArch64:
 		name = pick("arm64", "arm64 (ILP32)")
-	case elf.EM_386:
+	case em386:
 		name = "386"
-	case elf.EM_ARM:
+	case emARM:
 		name = "arm"
-	case elf.EM_RISCV:
+	case emRISCV:
 		name = pick("riscv64", "riscv32")
-	case elf.EM_PPC64:
+	case emPPC64:
 		name = "ppc64"
 		if le {
 			name = "ppc64le"
 		}
-	case elf.EM_PPC:
+	case emPPC:
 		name = "ppc"
-	case elf.EM_S390:
+	case emS390:
 		name = pick("s390x", "s390")
-	case elf.EM_MIPS:
+	case emMIPS:
 		name = pick("mips64", "mips")
 		if le {
 			name += "le"
 		}
-	case elf.EM_LOONGARCH:
+	case emLoongArch:
 		name = pick("loong64", "loong32")
-	case elf.EM_SPARCV9:
+	case emSPARCV9:
 		name = "sparc64"
 	default:
-		return fmt.Sprintf("another machine (ELF machine %v, %v)", m, class)
+		bits := "64-bit"
+		if !is64 {
+			bits = "32-bit"
+		}
+		return fmt.Sprintf("another machine (ELF machine %d, %s)", m, bits)
 	}
-	if !le && (m == elf.EM_X86_64 || m == elf.EM_AARCH64 || m == elf.EM_386 || m == elf.EM_ARM || m == elf.EM_RISCV) {
+	if !le && (m == emX86_64 || m == emAArch64 || m == em386 || m == emARM || m == emRISCV) {
 		name += " (big-endian)"
 	}
 	return "linux/" + name

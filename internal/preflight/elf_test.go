@@ -58,7 +58,7 @@ type elfSpec struct {
 func makeELF(s elfSpec) []byte {
 	native := nativeELF[runtime.GOARCH]
 	if s.class == 0 {
-		s.class = native.class
+		s.class = elf.Class(native.class)
 		if native.class == 0 {
 			s.class = elf.ELFCLASS64
 		}
@@ -67,7 +67,7 @@ func makeELF(s elfSpec) []byte {
 		s.data = elf.ELFDATA2LSB
 	}
 	if s.machine == 0 {
-		s.machine = native.machine
+		s.machine = elf.Machine(native.machine)
 	}
 	if s.typ == 0 {
 		s.typ = elf.ET_EXEC
@@ -318,13 +318,13 @@ func TestCheckELF(t *testing.T) {
 		{
 			name:   "unknown machine",
 			spec:   elfSpec{machine: elf.EM_XTENSA, class: elf.ELFCLASS32},
-			want:   "is built for another machine (ELF machine EM_XTENSA, ELFCLASS32), but this machine is linux/" + runtime.GOARCH + " (exec format error): rebuild it for linux/" + runtime.GOARCH + " (for Go: GOOS=linux GOARCH=" + runtime.GOARCH + ")",
+			want:   "is built for another machine (ELF machine 94, 32-bit), but this machine is linux/" + runtime.GOARCH + " (exec format error): rebuild it for linux/" + runtime.GOARCH + " (for Go: GOOS=linux GOARCH=" + runtime.GOARCH + ")",
 			wantIs: syscall.ENOEXEC,
 		},
 		{
 			name:   "big-endian",
-			spec:   elfSpec{data: elf.ELFDATA2MSB, class: native.class},
-			want:   "is built for " + elfArch(native.machine, native.class, elf.ELFDATA2MSB) + ", but this machine is linux/" + runtime.GOARCH + " (exec format error): rebuild it for linux/" + runtime.GOARCH,
+			spec:   elfSpec{data: elf.ELFDATA2MSB, class: elf.Class(native.class)},
+			want:   "is built for " + elfArch(native.machine, native.class, elfData2MSB) + ", but this machine is linux/" + runtime.GOARCH + " (exec format error): rebuild it for linux/" + runtime.GOARCH,
 			wantIs: syscall.ENOEXEC,
 		},
 		{
@@ -394,5 +394,50 @@ func TestCheckELF(t *testing.T) {
 		path := mk("i386", makeELF(elfSpec{class: elf.ELFCLASS32, machine: elf.EM_386}))
 		want := "handler " + path + " is built for linux/386, but this machine is linux/amd64 (exec format error): rebuild it for linux/amd64 (for Go: GOOS=linux GOARCH=amd64)"
 		checkNotRunnable(t, preflightHere(path, dir, ""), path, want, syscall.ENOEXEC)
+	}
+}
+
+func TestELFConstantsAreDebugELFs(t *testing.T) {
+	// The check names its dozen ELF numbers itself, to keep debug/elf out
+	// of the bootstrap: they must be debug/elf's.
+	ints := []struct {
+		name      string
+		got, want uint64
+	}{
+		{"EI_NIDENT", eiNident, elf.EI_NIDENT},
+		{"EI_CLASS", eiClass, elf.EI_CLASS},
+		{"EI_DATA", eiData, elf.EI_DATA},
+		{"ELFCLASS32", uint64(elfClass32), uint64(elf.ELFCLASS32)},
+		{"ELFCLASS64", uint64(elfClass64), uint64(elf.ELFCLASS64)},
+		{"ELFDATA2LSB", uint64(elfData2LSB), uint64(elf.ELFDATA2LSB)},
+		{"ELFDATA2MSB", uint64(elfData2MSB), uint64(elf.ELFDATA2MSB)},
+		{"ET_REL", uint64(etRel), uint64(elf.ET_REL)},
+		{"ET_EXEC", uint64(etExec), uint64(elf.ET_EXEC)},
+		{"ET_DYN", uint64(etDyn), uint64(elf.ET_DYN)},
+		{"ET_CORE", uint64(etCore), uint64(elf.ET_CORE)},
+		{"EM_386", uint64(em386), uint64(elf.EM_386)},
+		{"EM_MIPS", uint64(emMIPS), uint64(elf.EM_MIPS)},
+		{"EM_PPC", uint64(emPPC), uint64(elf.EM_PPC)},
+		{"EM_PPC64", uint64(emPPC64), uint64(elf.EM_PPC64)},
+		{"EM_S390", uint64(emS390), uint64(elf.EM_S390)},
+		{"EM_ARM", uint64(emARM), uint64(elf.EM_ARM)},
+		{"EM_SPARCV9", uint64(emSPARCV9), uint64(elf.EM_SPARCV9)},
+		{"EM_X86_64", uint64(emX86_64), uint64(elf.EM_X86_64)},
+		{"EM_AARCH64", uint64(emAArch64), uint64(elf.EM_AARCH64)},
+		{"EM_RISCV", uint64(emRISCV), uint64(elf.EM_RISCV)},
+		{"EM_LOONGARCH", uint64(emLoongArch), uint64(elf.EM_LOONGARCH)},
+		{"PT_INTERP", ptInterp, uint64(elf.PT_INTERP)},
+		{"Elf64_Ehdr", ehdr64Size, uint64(binary.Size(elf.Header64{}))},
+		{"Elf64_Phdr", phdr64Size, uint64(binary.Size(elf.Prog64{}))},
+		{"Elf32_Ehdr", ehdr32Size, uint64(binary.Size(elf.Header32{}))},
+		{"Elf32_Phdr", phdr32Size, uint64(binary.Size(elf.Prog32{}))},
+	}
+	for _, c := range ints {
+		if c.got != c.want {
+			t.Errorf("%s = %d, debug/elf says %d", c.name, c.got, c.want)
+		}
+	}
+	if elfMag != elf.ELFMAG {
+		t.Errorf("ELFMAG %q, debug/elf says %q", elfMag, elf.ELFMAG)
 	}
 }
