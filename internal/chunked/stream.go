@@ -5,7 +5,10 @@
 // awkward through net/http's client: every write must reach the socket at once
 // as its own chunk (no buffering, one writev per chunk), the request head may
 // be held back until the first byte so head and first chunk share one segment,
-// and the trailers that report a failure must be computed after the body. It
+// and the trailers that report a failure must be computed after the body. A
+// caller that knows the head before it knows whether a body will follow may
+// also Announce it: all of the head but its final empty line, which the
+// first chunk then completes. It
 // also watches for a response that arrives before the body is finished (the
 // Runtime API answers 400/413 early) so a blocked writer is released at once.
 //

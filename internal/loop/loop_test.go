@@ -94,6 +94,10 @@ func TestLoopOutcomes(t *testing.T) {
 		{"empty success", `exit 0`, nil, "", 0, "response", "", "", ""},
 		{"failure after output", `echo partial; echo why >&2; exit 3`, nil, "", 0, "response", "partial\n", runtimeapi.TypeExitError, "exit status 3"},
 		{"failure before output", `echo why >&2; exit 4`, nil, "", 0, "error", "", runtimeapi.TypeExitError, "exit status 4"},
+		// The head announced at the spawn is over a second old at the
+		// first byte: it is dropped, and the response goes out whole on a
+		// fresh connection.
+		{"first byte after the announce went stale", `sleep 1.2; echo late`, nil, "", 0, "response", "late\n", "", ""},
 		// 3s: the handler has 2.7s to write its line before it is stopped.
 		{"deadline after output", `echo started; exec sleep 30`, nil, "", 3 * time.Second, "response", "started\n", runtimeapi.TypeHandlerTimeout, "stopped 300ms (the deadline margin) before the invocation's deadline"},
 		{"deadline before output", `exec sleep 30`, nil, "", time.Second, "error", "", runtimeapi.TypeHandlerTimeout, "stopped 300ms (the deadline margin) before the invocation's deadline"},
