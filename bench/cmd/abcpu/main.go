@@ -94,14 +94,9 @@ func main() {
 func measure(bin string, cfg config) (d time.Duration, err error) {
 	n := cfg.n
 	sc := &scope{}
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%v", r)
-		}
-		sc.close()
-	}()
+	defer sc.end(&err)
 	srv := runtimeapitest.New(sc, runtimeapitest.Options{})
-	p := bootstraptest.Start(sc, bin, bootstraptest.Options{RuntimeAPI: srv.Addr(), Args: handlerArgs(bin, cfg.handler), Env: cfg.env})
+	p := startOn(sc, srv, bin, cfg)
 	if cfg.stderr {
 		defer func() { fmt.Printf("--- stderr of %s\n%s", bin, p.Stderr()) }()
 	}
@@ -201,17 +196,12 @@ func compareStarts(bins []string, rounds int, cfg config) {
 // live threads' schedstat) from just before the start to its first /next.
 func measureStart(bin string, cfg config) (wall, cpu time.Duration, err error) {
 	sc := &scope{}
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%v", r)
-		}
-		sc.close()
-	}()
+	defer sc.end(&err)
 	srv := runtimeapitest.New(sc, runtimeapitest.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	start := time.Now()
-	p := bootstraptest.Start(sc, bin, bootstraptest.Options{RuntimeAPI: srv.Addr(), Args: handlerArgs(bin, cfg.handler), Env: cfg.env})
+	p := startOn(sc, srv, bin, cfg)
 	if err := srv.WaitNextCalls(ctx, 1); err != nil {
 		return 0, 0, err
 	}
@@ -228,6 +218,11 @@ func median(ds []time.Duration) time.Duration {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// startOn starts bin against srv as cfg says, its handler after handlerArgs.
+func startOn(sc *scope, srv *runtimeapitest.Server, bin string, cfg config) *bootstraptest.Process {
+	return bootstraptest.Start(sc, bin, bootstraptest.Options{RuntimeAPI: srv.Addr(), Args: handlerArgs(bin, cfg.handler), Env: cfg.env})
+}
 
 // sample is what measure reads of the bootstrap before and after a batch.
 type sample struct {
@@ -290,6 +285,15 @@ func (s *scope) TempDir() string {
 	s.Cleanup(func() { os.RemoveAll(d) })
 	return d
 }
+
+// end, deferred, turns a fatal error's panic into *err, then closes s.
+func (s *scope) end(err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("%v", r)
+	}
+	s.close()
+}
+
 func (s *scope) close() {
 	s.mu.Lock()
 	cs := s.cleanups
