@@ -651,7 +651,7 @@ func TestHandlerStderrGoesToTheLog(t *testing.T) {
 		}
 	})
 	t.Run("json", func(t *testing.T) {
-		srv, p := start(t, runtimeapitest.Options{}, []string{"AWS_LAMBDA_LOG_FORMAT=JSON"})
+		srv, p := start(t, runtimeapitest.Options{}, []string{"AWS_LAMBDA_LOG_FORMAT=JSON", "AWS_LAMBDA_LOG_LEVEL=DEBUG"})
 		inv := call(t, srv, "stderr-lines")
 		wantSuccess(t, inv, "done\n")
 		// The bootstrap logs the end after the Runtime API's 202.
@@ -668,8 +668,8 @@ func TestHandlerStderrGoesToTheLog(t *testing.T) {
 				wrapped = rec["requestId"] == inv.RequestID && rec["level"] == "INFO" && rec["timestamp"] != nil
 			case rec["message"] == "structured":
 				passed = rec["level"] == "WARN" && rec["requestId"] == nil // untouched
-			case rec["message"] == "invocation done":
-				done = rec["requestId"] == inv.RequestID
+			case rec["message"] == "invocation done": // a success: at DEBUG
+				done = rec["requestId"] == inv.RequestID && rec["level"] == "DEBUG"
 			}
 		}
 		if !wrapped || !passed || !done {
@@ -679,9 +679,31 @@ func TestHandlerStderrGoesToTheLog(t *testing.T) {
 	t.Run("log level filters the bootstrap's own records", func(t *testing.T) {
 		srv, p := start(t, runtimeapitest.Options{}, []string{"AWS_LAMBDA_LOG_LEVEL=ERROR"})
 		wantSuccess(t, call(t, srv, "stderr-lines"), "done\n")
-		wantSuccess(t, call(t, srv, "hello"), "hello\n") // the first one's end is logged by now, if at all
-		if !p.WaitStderr("plain line", 5*time.Second) || strings.Contains(p.Stderr(), "invocation done") {
+		// A failure after output: WARN and INFO lines, both below ERROR.
+		if inv := call(t, srv, "exit-after"); inv.Outcome != "response" {
+			t.Errorf("exit-after: outcome %q, want a response with error trailers", inv.Outcome)
+		}
+		wantSuccess(t, call(t, srv, "hello"), "hello\n") // the others' ends are logged by now, if at all
+		if !p.WaitStderr("plain line", 5*time.Second) || strings.Contains(p.Stderr(), "invocation done") || strings.Contains(p.Stderr(), "failed after output") {
 			t.Errorf("stderr:\n%s", p.Stderr())
+		}
+	})
+	t.Run("a success's end at DEBUG, a failure's at INFO", func(t *testing.T) {
+		srv, p := start(t, runtimeapitest.Options{}, nil)
+		ok := call(t, srv, "hello")
+		wantSuccess(t, ok, "hello\n")
+		failed := call(t, srv, "exit-after")
+		wantSuccess(t, call(t, srv, "hello"), "hello\n")
+		if !p.WaitStderr(`"success": false`, 5*time.Second) {
+			t.Fatalf("no INFO end line for the failed invocation %s:\n%s", failed.RequestID, p.Stderr())
+		}
+		for _, line := range strings.Split(p.Stderr(), "\n") {
+			if !strings.Contains(line, "invocation done") {
+				continue
+			}
+			if strings.Contains(line, ok.RequestID) || !strings.Contains(line, failed.RequestID) || !strings.Contains(line, "\tINFO\t") {
+				t.Errorf("at the default level only the failure's end is logged, at INFO: %q", line)
+			}
 		}
 	})
 }
@@ -689,7 +711,7 @@ func TestHandlerStderrGoesToTheLog(t *testing.T) {
 func TestConcurrentLoops(t *testing.T) {
 	const n = 3
 	dir := t.TempDir()
-	srv, p := start(t, runtimeapitest.Options{Concurrency: n}, []string{fmt.Sprintf("AWS_LAMBDA_MAX_CONCURRENCY=%d", n)})
+	srv, p := start(t, runtimeapitest.Options{Concurrency: n}, []string{fmt.Sprintf("AWS_LAMBDA_MAX_CONCURRENCY=%d", n), "AWS_LAMBDA_LOG_LEVEL=DEBUG"})
 	ids := make([]string, n)
 	for i := range ids {
 		ids[i] = srv.Enqueue(runtimeapitest.Event{Payload: []byte(fmt.Sprintf("barrier %d %s", n, dir))})

@@ -789,9 +789,10 @@ func TestClassicDeadline(t *testing.T) {
 // A streamed success: the emulator echoes our streaming mode header and keeps
 // our Content-Type, and the bootstrap (run from /var/task/bootstrap, as
 // managed mode requires) logs JSON because the mode sets
-// AWS_LAMBDA_MAX_CONCURRENCY and AWS_LAMBDA_LOG_FORMAT=json.
+// AWS_LAMBDA_MAX_CONCURRENCY and AWS_LAMBDA_LOG_FORMAT=json (at DEBUG, so
+// that a success's "invocation done" is logged).
 func TestManagedStreamedSuccess(t *testing.T) {
-	e := startRIE(t, config{mode: managed})
+	e := startRIE(t, config{mode: managed, env: []string{"AWS_LAMBDA_LOG_LEVEL=DEBUG"}})
 	pid, exe := e.bootstrapPid()
 	if exe != "/var/task/bootstrap" {
 		t.Errorf("the bootstrap runs from %q, want /var/task/bootstrap (the overlay)", exe)
@@ -824,8 +825,8 @@ func TestManagedStreamedSuccess(t *testing.T) {
 			t.Errorf("a bootstrap log line is not JSON: %v: %q", err, line)
 			continue
 		}
-		if rec["requestId"] == nil || rec["level"] != "INFO" {
-			t.Errorf("bootstrap log record %v lacks requestId or level INFO", rec)
+		if rec["requestId"] == nil || rec["level"] != "DEBUG" {
+			t.Errorf("bootstrap log record %v lacks requestId or level DEBUG", rec)
 		}
 	}
 	if !found {
