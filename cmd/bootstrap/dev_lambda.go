@@ -2,7 +2,12 @@
 
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"github.com/spf13/cobra"
+
+	// One P from the start of package initialisation (see oneProc).
+	_ "github.com/streamstrap/streamstrap/internal/earlyprocs"
+)
 
 // devCommands is empty in the Lambda build: `local` (and every other
 // development command) exists only in a build without -tags lambda.

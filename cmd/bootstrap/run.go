@@ -112,11 +112,18 @@ func responseLimit(flag int64) int64 {
 // below 2; with one P an invocation's goroutines hand off without waking a
 // second thread, about 14 % less CPU per trivial invocation (BENCHMARKS.md).
 // The handler is not affected: GOMAXPROCS is not put in its environment.
+// The Lambda build has already done so during package initialisation
+// (internal/earlyprocs), from the environment alone; with more loops than
+// that saw (--concurrency), Go's own default is restored here.
 func oneProc(loops int) {
-	if _, set := os.LookupEnv("GOMAXPROCS"); set || loops > 1 {
+	if _, set := os.LookupEnv("GOMAXPROCS"); set {
 		return
 	}
-	runtime.GOMAXPROCS(1)
+	if loops > 1 {
+		runtime.SetDefaultGOMAXPROCS() // a no-op unless earlyprocs set one P
+		return
+	}
+	runtime.GOMAXPROCS(1) // a no-op after earlyprocs
 }
 
 // loopCount is --concurrency, else AWS_LAMBDA_MAX_CONCURRENCY, else 1.

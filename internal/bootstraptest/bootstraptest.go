@@ -35,7 +35,15 @@ const MarkerVar = "STREAMSTRAP_TEST_MARKER"
 // build (it has `local` and `serve`) linked with the Lambda build's GODEBUG
 // default (the Makefile's LAMBDA_GODEBUG), so the tests run the Go runtime
 // the way Lambda runs it.
-func Build(dir string) (string, error) {
+func Build(dir string) (string, error) { return build(dir, "bootstrap", "") }
+
+// BuildLambda compiles the Lambda build (-tags lambda, as the layer and the
+// image ship it: no development commands) into dir, for the tests of what
+// only that build does. Its path is returned.
+func BuildLambda(dir string) (string, error) { return build(dir, "bootstrap-lambda", "lambda") }
+
+// build compiles ./cmd/bootstrap with tags into dir/name.
+func build(dir, name, tags string) (string, error) {
 	root, err := moduleRoot()
 	if err != nil {
 		return "", err
@@ -50,12 +58,12 @@ func Build(dir string) (string, error) {
 		// has passed on the monotonic clock) and read as a log line.
 		ldflags = ""
 	}
-	bin := filepath.Join(dir, "bootstrap")
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", ldflags, "-o", bin, "./cmd/bootstrap")
+	bin := filepath.Join(dir, name)
+	cmd := exec.Command("go", "build", "-trimpath", "-tags", tags, "-ldflags", ldflags, "-o", bin, "./cmd/bootstrap")
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building the bootstrap: %w\n%s", err, out)
+		return "", fmt.Errorf("building the bootstrap (tags %q): %w\n%s", tags, err, out)
 	}
 	return bin, nil
 }
