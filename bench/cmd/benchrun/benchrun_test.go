@@ -20,7 +20,7 @@ func TestQuick(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"streamstrap", spliceOnName, spliceOffName, refName, bashName, copyName, copyHeadName, copyCardName, rawName, execName, forkexecName} {
+	for _, name := range []string{"streamstrap", spliceOnName, spliceOffName, refName, bashName, copyName, copyHeadName, copyCardName, rawName, rawCardName, execName, forkexecName} {
 		// One row in each table: per invocation, start/stream/size, and the
 		// 128 MB ones (per invocation, stream) unless they were skipped.
 		want := 2

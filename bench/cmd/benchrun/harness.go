@@ -80,6 +80,7 @@ const (
 	copyHeadName = "floor: bare copy, head at first byte"
 	rawName      = "floor: raw syscalls"
 	copyCardName = "floor: bare copy + cobra, zap"
+	rawCardName  = "floor: raw syscalls + cobra, zap"
 	execName     = "floor: os/exec, 2 pipes"
 	forkexecName = "floor: syscall.ForkExec"
 	// The same binary with splice(2) forced on and off.
@@ -109,6 +110,7 @@ func newHarness(b binaries, dir string, extra []string) (*harness, error) {
 		{name: copyHeadName, bin: b.barecopy, flags: []string{"-head=first-byte"}},
 		{name: copyCardName, bin: b.barecopyCard},
 		{name: rawName, bin: b.rawloop},
+		{name: rawCardName, bin: b.rawloopCard},
 		{name: execName, kind: viaLines, bin: b.forkexec},
 		{name: forkexecName, kind: viaLines, bin: b.forkexec, flags: []string{"-pipes=false"}},
 	}
@@ -150,7 +152,7 @@ func (h *harness) run(ctx context.Context, cfg config) (*report, error) {
 		for k := range h.contenders {
 			c := h.contenders[(k+r)%len(h.contenders)]
 			fmt.Fprintf(os.Stderr, "round %d/%d: %s\n", r+1, cfg.rounds, c.name)
-			if err := h.measure(ctx, c, cfg.trivial, cfg.firstBytes, cfg.warmup, cfg.streamBytes, nil, rep.full[c.name]); err != nil {
+			if err := h.measure(ctx, c, cfg.trivial, cfg.firstBytes, cfg.starts, cfg.warmup, cfg.streamBytes, nil, rep.full[c.name]); err != nil {
 				return nil, fmt.Errorf("%s: %w", c.name, err)
 			}
 		}
@@ -170,7 +172,7 @@ func (h *harness) run(ctx context.Context, cfg config) (*report, error) {
 		for k := range h.contenders {
 			c := h.contenders[(k+r)%len(h.contenders)]
 			fmt.Fprintf(os.Stderr, "128 MB round %d/%d: %s\n", r+1, cfg.slowRounds, c.name)
-			if err := h.measure(ctx, c, cfg.slowN, cfg.slowN, cfg.warmup, cfg.slowStream, cg, rep.slow[c.name]); err != nil {
+			if err := h.measure(ctx, c, cfg.slowN, cfg.slowN, 0, cfg.warmup, cfg.slowStream, cg, rep.slow[c.name]); err != nil {
 				return nil, fmt.Errorf("%s (128 MB run): %w", c.name, err)
 			}
 		}
@@ -180,8 +182,10 @@ func (h *harness) run(ctx context.Context, cfg config) (*report, error) {
 
 // measure runs one round of one contender: n trivial invocations, fb
 // first-byte invocations and, if stream > 0, one stream of that size, each
-// in a fresh process (moved into cg if not nil).
-func (h *harness) measure(ctx context.Context, c *contender, n, fb, warmup int, stream int64, cg *cgroup, m *measures) error {
+// in a fresh process (moved into cg if not nil), then starts more processes
+// that only reach their first /next, for more start-up samples (none in cg,
+// where start-up is not measured).
+func (h *harness) measure(ctx context.Context, c *contender, n, fb, starts, warmup int, stream int64, cg *cgroup, m *measures) error {
 	n, fb = c.count(n), c.count(fb)
 	if c.kind == viaLines {
 		return h.spawnLoop(ctx, c, n, warmup, cg, m)
@@ -192,6 +196,13 @@ func (h *harness) measure(ctx context.Context, c *contender, n, fb, warmup int, 
 	}
 	if stream > 0 {
 		steps = append(steps, func() error { return h.stream(ctx, c, stream, cg, m) })
+	}
+	if cg == nil {
+		for range starts {
+			steps = append(steps, func() error {
+				return h.withSession(ctx, c, nil, m, true, func(*session) error { return nil }, h.trueBin)
+			})
+		}
 	}
 	for _, s := range steps {
 		if err := s(); err != nil {

@@ -32,6 +32,7 @@ type config struct {
 	rounds      int      // rounds of the full run
 	trivial     int      // trivial invocations per contender and round
 	firstBytes  int      // first-byte invocations per contender and round
+	starts      int      // processes per contender and round started only to reach their first /next
 	streamBytes int64    // size of the large stream
 	slowRounds  int      // rounds of the "128 MB" run; 0 skips it
 	slowN       int      // trivial and first-byte invocations per round there
@@ -57,7 +58,7 @@ func (e *extraFlag) Set(v string) error {
 
 // quickConfig is -quick: every measurement once, small.
 func quickConfig() config {
-	return config{rounds: 1, trivial: 5, firstBytes: 5, streamBytes: 4 << 20, slowRounds: 1, slowN: 2, slowStream: 4 << 20, warmup: 1}
+	return config{rounds: 1, trivial: 5, firstBytes: 5, streamBytes: 4 << 20, slowRounds: 1, slowN: 2, slowStream: 4 << 20, warmup: 1, starts: 1}
 }
 
 func main() {
@@ -69,6 +70,7 @@ func main() {
 	// 128 MiB: under the bootstrap's default 200 MB response cap, which the
 	// default contender keeps.
 	stream := flag.Int64("stream", 128<<20, "bytes of the large stream")
+	starts := flag.Int("starts", 12, "processes per contender and round started only to reach their first /next (start-up samples beyond the measuring sessions' 3)")
 	slowRounds := flag.Int("slow-rounds", 3, "rounds of the 128 MB (7.2% CPU) run; 0 skips it")
 	slowN := flag.Int("slow-n", 30, "invocations per contender and round in the 128 MB run")
 	slowStream := flag.Int64("slow-stream", 64<<20, "bytes of the large stream in the 128 MB run; 0 skips it")
@@ -76,7 +78,7 @@ func main() {
 	var extra extraFlag
 	flag.Var(&extra, "extra", "NAME=BOOTSTRAP: also run this prebuilt bootstrap (taking `-- HANDLER`) as contender NAME, for A/B runs of a change; repeatable")
 	flag.Parse()
-	cfg := config{rounds: *rounds, trivial: *trivial, firstBytes: *fb, streamBytes: *stream, slowRounds: *slowRounds, slowN: *slowN, slowStream: *slowStream, warmup: 3}
+	cfg := config{rounds: *rounds, trivial: *trivial, firstBytes: *fb, starts: *starts, streamBytes: *stream, slowRounds: *slowRounds, slowN: *slowN, slowStream: *slowStream, warmup: 3}
 	if *quick {
 		cfg = quickConfig()
 		cfg.slowRounds = min(cfg.slowRounds, *slowRounds)
@@ -141,8 +143,8 @@ func keptPart(path string) []byte {
 
 // binaries are the programs a run builds.
 type binaries struct {
-	streamstrap, awslambdago, barecopy, barecopyCard, rawloop, forkexec, stamp string
-	bashcurl                                                                   string // the script, in the source tree
+	streamstrap, awslambdago, barecopy, barecopyCard, rawloop, rawloopCard, forkexec, stamp string
+	bashcurl                                                                                string // the script, in the source tree
 }
 
 // build compiles the contenders the way releases are built: static,
@@ -160,9 +162,11 @@ func build(dir string) (binaries, error) {
 		// The same bare copy with cobra and zap linked (-tags cardpkgs).
 		barecopyCard: filepath.Join(dir, "barecopy-cardpkgs"),
 		rawloop:      filepath.Join(dir, "rawloop"),
-		forkexec:     filepath.Join(dir, "forkexec"),
-		stamp:        filepath.Join(dir, "stamp"),
-		bashcurl:     filepath.Join(root, "contenders", "bashcurl", "bootstrap"),
+		// The raw floor with cobra and zap linked too (-tags cardpkgs).
+		rawloopCard: filepath.Join(dir, "rawloop-cardpkgs"),
+		forkexec:    filepath.Join(dir, "forkexec"),
+		stamp:       filepath.Join(dir, "stamp"),
+		bashcurl:    filepath.Join(root, "contenders", "bashcurl", "bootstrap"),
 	}
 	godebug, err := bootstraptest.LambdaGodebug(filepath.Join(filepath.Dir(root), "Makefile"))
 	if err != nil {
@@ -180,6 +184,7 @@ func build(dir string) (binaries, error) {
 		{root, "./contenders/barecopy", b.barecopy, "lambda", "-s -w"},
 		{root, "./contenders/barecopy", b.barecopyCard, "lambda,cardpkgs", "-s -w"},
 		{root, "./contenders/rawloop", b.rawloop, "lambda", "-s -w"},
+		{root, "./contenders/rawloop", b.rawloopCard, "lambda,cardpkgs", "-s -w"},
 		{root, "./contenders/forkexec", b.forkexec, "lambda", "-s -w"},
 		{root, "./handlers/stamp", b.stamp, "lambda", "-s -w"},
 	}
