@@ -50,6 +50,12 @@ func (l *Logger) With(fields ...zapcore.Field) *Logger {
 // Enabled reports whether a line at lvl would be written.
 func (l *Logger) Enabled(lvl zapcore.Level) bool { return l != nil && l.core.Enabled(lvl) }
 
+// Log writes msg and fields at lvl, as zap's Logger.Log: for a line whose
+// level the caller decides.
+func (l *Logger) Log(lvl zapcore.Level, msg string, fields ...zapcore.Field) {
+	l.write(lvl, msg, fields)
+}
+
 // Debug writes msg and fields at DEBUG.
 func (l *Logger) Debug(msg string, fields ...zapcore.Field) { l.write(zapcore.DebugLevel, msg, fields) }
 

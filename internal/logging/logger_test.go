@@ -42,6 +42,12 @@ func TestLoggerMatchesZap(t *testing.T) {
 			o.With(String("a", "1")).With(Int("b", 2)).Warn("done", Bool("c", true))
 			z.With(zap.String("a", "1")).With(zap.Int("b", 2)).Warn("done", zap.Bool("c", true))
 		}},
+		{"log at a level", func(o *Logger, z *zap.Logger) {
+			o.Log(zapcore.WarnLevel, "m", Int("n", 2))
+			z.Log(zapcore.WarnLevel, "m", zap.Int("n", 2))
+			o.Log(zapcore.DebugLevel, "hidden")
+			z.Log(zapcore.DebugLevel, "hidden")
+		}},
 		{"below the level", func(o *Logger, z *zap.Logger) {
 			o.Debug("hidden", String("a", "b"))
 			z.Debug("hidden", zap.String("a", "b"))
