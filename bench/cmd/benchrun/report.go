@@ -144,8 +144,13 @@ func (r *report) markdown(png string) string {
 	w("(below 1 is better, except throughput). Sources: `bench/` (its own Go module).\n\n")
 	w("Command: `%s`  \n", r.command)
 	w("Machine: %s  \n", r.machine)
+	// Each measuring session is a start too: trivial, first byte, stream.
+	sessions := 2
+	if r.cfg.streamBytes > 0 {
+		sessions++
+	}
 	w("Run: %d rounds; per contender and round %d trivial invocations, %d first-byte invocations, one %d MB stream, %d starts.\n\n",
-		r.cfg.rounds, r.cfg.trivial, r.cfg.firstBytes, r.cfg.streamBytes/1e6, 3+r.cfg.starts)
+		r.cfg.rounds, r.cfg.trivial, r.cfg.firstBytes, r.cfg.streamBytes/1e6, sessions+r.cfg.starts)
 	w("bash+curl runs a fifth of those invocations (at least 2): each takes well over 100 ms here, most of it in starting curl twice.\n\n")
 	w("Contenders:\n\n")
 	w("- **streamstrap**: `bootstrap -- HANDLER`, with its defaults; **streamstrap --splice=on** (with `--max-response-bytes=0`: a capped body is counted through Read, so never spliced) and **--splice=off**: the same binary with the response body moved by splice(2), or copied through a buffer.\n")
@@ -193,7 +198,7 @@ func (r *report) markdown(png string) string {
 	w("- **context switches / invocation**: the same batch; voluntary + involuntary context switches summed over the contender process's live threads (`/proc/<pid>/task/*/status`), after minus before, divided by the batch size. On a paravirtualised machine each costs tens of µs, so they are much of the CPU figure. For the os/exec and ForkExec floors, the spawning process's; for bash+curl —: bash's own leave out curl's, which do the work.\n")
 	w("- **wall / trivial invocation**: enqueue → the `/response` fully read and answered 202, per invocation (for the os/exec and ForkExec floors: one spawn and wait).\n")
 	w("- **first byte**: handler `stamp` writes its clock in ns just before writing; the figure is the first body chunk's arrival at the Runtime API minus that stamp, so it contains the response connection's setup where a contender dials at the first byte.\n")
-	w("- **to first /next**: from just before the process starts to the server's first `GET /next`, and the contender's CPU (own + waited-for children) at that moment; one sample per process started: the three that measure the other figures and `-starts` more that only reach their first `/next`, per round.\n")
+	w("- **to first /next**: from just before the process starts to the server's first `GET /next`, and the contender's CPU (own + waited-for children) at that moment; one sample per process started: those that measure the other figures (three per round, two without a stream) and `-starts` more that only reach their first `/next`.\n")
 	w("- **bootstrap CPU per GB, throughput**: one `head -c %d /dev/zero` stream with recording and hashing off in the server; CPU of the contender process (bash+curl: as above, minus `head`'s CPU measured under the bare-copy floor). GB is 10^9 bytes, MB 10^6.\n", r.cfg.streamBytes)
 	w("- **peak RSS**: VmHWM of the contender process after the stream (bash+curl: bash only, curl not included).\n")
 	w("- **binary**: size of the stripped static executable (the bash script needs bash and curl, not counted).\n\n")
